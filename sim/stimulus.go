@@ -12,9 +12,11 @@ type Stimulus struct {
 	Arrived     int64   // arrival stamp carried for latency (monotonic ns), reported back when applied
 }
 
-// Stimulable is a simulated brain that accepts stimulation. Stimulate may be
-// called concurrently with the brain's own advance (real-time runs) and must
-// not allocate after warm-up.
+// Stimulable is a simulated brain that accepts stimulation. Both methods may
+// be called concurrently with the brain's own advance (real-time runs) and
+// must not allocate after warm-up. StopStimulation cancels every pending and
+// ongoing stimulus at once (outputs to zero).
 type Stimulable interface {
 	Stimulate(s Stimulus) error
+	StopStimulation()
 }
