@@ -1,0 +1,279 @@
+package loop
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/bciloop/bciloop/decode"
+	"github.com/bciloop/bciloop/sim"
+	"github.com/bciloop/bciloop/stimulate"
+)
+
+// Config is a whole loop: one struct per component, each with its defaults
+// (DefaultConfig) and its own Validate. README's "Config reference" documents
+// every key.
+type Config struct {
+	Rig       string          `yaml:"rig"`
+	Source    SourceConfig    `yaml:"source"`
+	Bin       BinConfig       `yaml:"bin"`
+	Decoder   DecoderConfig   `yaml:"decoder"`
+	Publish   PublishConfig   `yaml:"publish"`
+	Stimulate StimulateConfig `yaml:"stimulate"`
+	NATS      NATSConfig      `yaml:"nats"`
+	Run       RunConfig       `yaml:"run"`
+}
+
+// SourceConfig selects the input. Type "sim" is the synthetic brain; its
+// preset's keys (sim.MotorCortexConfig) sit beside type and preset.
+type SourceConfig struct {
+	Type                  string        `yaml:"type"`   // see Components
+	Preset                string        `yaml:"preset"` // sim preset, see Components
+	Block                 time.Duration `yaml:"block"`  // duration of one block
+	sim.MotorCortexConfig `yaml:",inline"`
+}
+
+// BinConfig sets the spike-count bins fed to the decoder.
+type BinConfig struct {
+	Width time.Duration `yaml:"width"`
+}
+
+// DecoderConfig selects and fits the decoder.
+type DecoderConfig struct {
+	Type        string        `yaml:"type"`        // see Components
+	Fit         string        `yaml:"fit"`         // "calibrate": from the first Calibration of the run (needs ground truth); "file": load Params
+	Calibration time.Duration `yaml:"calibration"` // calibration span with fit: calibrate
+	Params      string        `yaml:"params"`      // parameter file to load with fit: file
+	Save        string        `yaml:"save"`        // write the fitted parameters here (optional)
+
+	// Kalman holds the fit and filter options of the kalman decoders
+	// (ridges, steady-state tolerance); state_names is taken from the
+	// source's ground truth when fitting by calibration.
+	Kalman decode.KalmanConfig `yaml:"kalman"`
+}
+
+// PublishConfig chooses what goes to NATS under bciloop.<rig>.<stream>.
+type PublishConfig struct {
+	Commands bool `yaml:"commands"` // JSON commands on .cmd
+	Spikes   bool `yaml:"spikes"`   // binary spikes per block on .spikes
+	Bins     bool `yaml:"bins"`     // binary bins on .bins
+	Probe    bool `yaml:"probe"`    // bare-transport probe after each command on .probe
+	Status   bool `yaml:"status"`   // JSON status once per status interval on .status
+}
+
+// StimulateConfig closes the loop: a controller turns estimates into
+// patterns, which pass through the safety Limit to the sink.
+type StimulateConfig struct {
+	Controller string                              `yaml:"controller"` // see Components
+	Threshold  stimulate.ThresholdControllerConfig `yaml:"threshold"`
+	Limit      stimulate.LimitConfig               `yaml:"limit"`
+	Sink       string                              `yaml:"sink"` // see Components
+}
+
+// RunConfig holds run-time settings; CLI flags override them.
+type RunConfig struct {
+	Duration time.Duration `yaml:"duration"`        // simulated/stream time to run; 0 = until interrupted
+	Lockstep bool          `yaml:"lockstep"`        // sim as fast as possible, deterministic
+	Queue    int           `yaml:"queue"`           // blocks in the real-time pool; the oldest is dropped when full
+	Status   time.Duration `yaml:"status_interval"` // status line interval
+}
+
+// Components is the explicit component table: every type name a config may
+// use, per slot, with what it is.
+var Components = map[string]map[string]string{
+	"source.type":          {"sim": "the synthetic brain (real time or lockstep)"},
+	"source.preset":        {"motor-cortex": "cosine-tuned Poisson motor-cortex units on a Utah-like array (sim.MotorCortex)"},
+	"decoder.type":         {"kalman": "Kalman filter (Wu et al. 2006)", "kalman-ss": "steady-state Kalman filter"},
+	"decoder.fit":          {"calibrate": "fit from the first seconds of the run", "file": "load a parameter file"},
+	"stimulate.controller": {"none": "no stimulation", "threshold": "pattern when a decoded quantity crosses a threshold, with lockout"},
+	"stimulate.sink":       {"sim": "the synthetic brain's stimulation input"},
+}
+
+// DefaultConfig returns a config with every default filled in.
+func DefaultConfig() Config {
+	return Config{
+		Rig: "demo",
+		Source: SourceConfig{
+			Type: "sim", Preset: "motor-cortex", Block: time.Millisecond,
+			MotorCortexConfig: sim.DefaultMotorCortexConfig(),
+		},
+		Bin:     BinConfig{Width: 20 * time.Millisecond},
+		Decoder: DecoderConfig{Type: "kalman", Fit: "calibrate", Calibration: 10 * time.Second, Kalman: decode.DefaultKalmanConfig()},
+		Publish: PublishConfig{Commands: true, Spikes: true, Bins: true, Status: true},
+		Stimulate: StimulateConfig{
+			Controller: "none",
+			Threshold:  stimulate.DefaultThresholdControllerConfig(),
+			Limit:      stimulate.DefaultLimitConfig(),
+			Sink:       "sim",
+		},
+		NATS: DefaultNATSConfig(),
+		Run:  RunConfig{Queue: 16, Status: time.Second},
+	}
+}
+
+var rigName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// Validate reports every problem in c, each as a *FieldError with its path.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(path, format string, args ...any) {
+		errs = append(errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	// nest prefixes a component's own "key: message" errors with its path.
+	nest := func(prefix string, err error) {
+		for _, e := range flatten(err) {
+			key, msg, ok := strings.Cut(e.Error(), ": ")
+			if !ok || strings.ContainsAny(key, " ") {
+				errs = append(errs, &FieldError{Path: prefix, Msg: e.Error()})
+				continue
+			}
+			errs = append(errs, &FieldError{Path: prefix + "." + key, Msg: msg})
+		}
+	}
+	oneOf := func(path, v string) bool {
+		if _, ok := Components[path][v]; !ok {
+			add(path, "unknown %q (one of: %s)", v, names(Components[path]))
+			return false
+		}
+		return true
+	}
+	if !rigName.MatchString(c.Rig) {
+		add("rig", "%q must be letters, digits, '-' or '_' (it is a NATS subject token)", c.Rig)
+	}
+	if oneOf("source.type", c.Source.Type) && c.Source.Type == "sim" {
+		oneOf("source.preset", c.Source.Preset)
+		nest("source", c.Source.MotorCortexConfig.Validate())
+	}
+	if c.Source.Block <= 0 {
+		add("source.block", "must be > 0")
+	}
+	frame := time.Duration(0)
+	if c.Source.RateHz > 0 {
+		frame = time.Duration(float64(time.Second) / c.Source.RateHz)
+	}
+	if c.Bin.Width <= 0 {
+		add("bin.width", "must be > 0")
+	} else if frame > 0 && c.Bin.Width < frame {
+		add("bin.width", "%v is shorter than one frame (%v at %g Hz)", c.Bin.Width, frame, c.Source.RateHz)
+	}
+	oneOf("decoder.type", c.Decoder.Type)
+	if oneOf("decoder.fit", c.Decoder.Fit) {
+		switch c.Decoder.Fit {
+		case "calibrate":
+			if c.Decoder.Calibration <= 0 {
+				add("decoder.calibration", "must be > 0 with fit: calibrate")
+			} else if c.Bin.Width > 0 && c.Decoder.Calibration < 50*c.Bin.Width {
+				add("decoder.calibration", "%v gives fewer than 50 bins of %v; too few to fit a decoder", c.Decoder.Calibration, c.Bin.Width)
+			}
+		case "file":
+			if c.Decoder.Params == "" {
+				add("decoder.params", "required with fit: file")
+			} else if _, err := os.Stat(c.Decoder.Params); err != nil {
+				add("decoder.params", "%v", err)
+			}
+		}
+	}
+	nest("decoder.kalman", c.Decoder.Kalman.Validate())
+	if oneOf("stimulate.controller", c.Stimulate.Controller) && c.Stimulate.Controller != "none" {
+		if oneOf("stimulate.sink", c.Stimulate.Sink) && c.Stimulate.Sink == "sim" && c.Source.Type != "sim" {
+			add("stimulate.sink", "sink sim needs source.type sim")
+		}
+		if c.Stimulate.Controller == "threshold" {
+			nest("stimulate.threshold", c.Stimulate.Threshold.Validate())
+		}
+		nest("stimulate.limit", c.Stimulate.Limit.Validate())
+	}
+	nest("nats", c.NATS.Validate())
+	if c.Run.Duration < 0 {
+		add("run.duration", "must be ≥ 0")
+	}
+	if c.Run.Queue < 2 {
+		add("run.queue", "must be ≥ 2")
+	}
+	if c.Run.Status <= 0 {
+		add("run.status_interval", "must be > 0")
+	}
+	return errors.Join(errs...)
+}
+
+func names(m map[string]string) string {
+	var s []string
+	for k := range m {
+		s = append(s, k)
+	}
+	slices.Sort(s)
+	return strings.Join(s, ", ")
+}
+
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// ParseConfig reads a YAML config over the defaults, strictly: unknown keys,
+// wrong types and invalid values are all reported at once, each with its
+// path (and line where it has one). name labels the errors (a file path).
+func ParseConfig(name string, data []byte) (Config, error) {
+	cfg := DefaultConfig()
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
+		return cfg, &ConfigError{Name: name, Errs: []error{fmt.Errorf("not valid YAML: %w", err)}}
+	}
+	// A value that failed to decode keeps its (valid) default, so Validate
+	// does not report the same mistake twice.
+	errs := decodeStrict(&doc, &cfg)
+	errs = append(errs, flatten(cfg.Validate())...)
+	if len(errs) > 0 {
+		return cfg, &ConfigError{Name: name, Errs: errs}
+	}
+	return cfg, nil
+}
+
+// LoadConfig reads and parses the config file at path.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return DefaultConfig(), &ConfigError{Name: path, Errs: []error{err}}
+	}
+	return ParseConfig(path, data)
+}
+
+// ConfigError lists every problem found in one config.
+type ConfigError struct {
+	Name string
+	Errs []error
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d problem", e.Name, len(e.Errs))
+	if len(e.Errs) != 1 {
+		b.WriteString("s")
+	}
+	for _, err := range e.Errs {
+		b.WriteString("\n  ")
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the individual problems.
+func (e *ConfigError) Unwrap() []error { return e.Errs }

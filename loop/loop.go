@@ -1,0 +1,448 @@
+package loop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+
+	"github.com/bciloop/bciloop/acquire"
+	"github.com/bciloop/bciloop/decode"
+	"github.com/bciloop/bciloop/sim"
+	"github.com/bciloop/bciloop/stimulate"
+)
+
+// Stage names of the latency histograms, in pipeline order. Every figure is
+// measured from the block's arrival stamp (acquire.Block.Arrived).
+const (
+	StageQueue   = "queue"   // block taken by the pipeline goroutine
+	StageDecode  = "decode"  // estimate ready
+	StagePublish = "publish" // command handed to the NATS connection
+	StageStim    = "stim"    // stimulation applied in the synthetic brain
+)
+
+// Loop is one built pipeline: source → binner → decoder → NATS commands →
+// controller → Limit → stimulator. Build sizes everything and opens nothing
+// slow; Run connects to NATS and runs until the duration, the end of the
+// source, or ctx.
+type Loop struct {
+	cfg Config
+	log zerolog.Logger
+
+	brain  *sim.MotorCortex
+	src    acquire.Source
+	binner *decode.SpikeBinner
+	frames int // frames per bin
+
+	dec        decode.Decoder
+	decName    string
+	stateNames []string
+	truthNames []string
+	velIdx     [2]int // indices of vx, vy in state and truth
+
+	calibBins int
+	calibX    [][]float64 // ground truth per calibration bin
+	calibZ    [][]float64 // counts per calibration bin
+
+	ctrl  stimulate.Controller
+	limit *stimulate.Limit
+
+	// NATS
+	srv                                                  *EmbeddedServer
+	nc                                                   *nats.Conn
+	url                                                  string
+	subjCmd, subjSpikes, subjBins, subjProbe, subjStatus string
+	cmdEnc                                               *commandEncoder
+	probe                                                probeEncoder
+	wireBuf                                              []byte
+
+	// per-iteration scratch, reused
+	bin     decode.Bin
+	est     decode.Estimate
+	pattern stimulate.Pattern
+	velPred [2]float64
+	velTrue [2]float64
+	r2      *decode.R2
+
+	// figures (atomics: read by status publishing from the same goroutine,
+	// and by Stats from any)
+	blocks, dropped, bins, commands, pubErrs, stimErrs atomic.Uint64
+	lastSeq                                            uint64
+	lat                                                map[string]*Latency
+	e2e                                                *Latency // arrival → publish
+	simSamples                                         atomic.Int64
+}
+
+// Build validates cfg and builds the loop. It opens nothing slow (no network,
+// no device); a parameter file named by the config is read.
+func Build(cfg Config, log zerolog.Logger) (*Loop, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, &ConfigError{Name: "config", Errs: flatten(err)}
+	}
+	l := &Loop{cfg: cfg, log: log.With().Str("component", "loop").Logger(),
+		lat: map[string]*Latency{StageQueue: NewLatency(), StageDecode: NewLatency(), StagePublish: NewLatency(), StageStim: NewLatency()},
+		e2e: NewLatency(),
+	}
+	// Source: the synthetic brain.
+	mc := cfg.Source.MotorCortexConfig
+	stimLat := l.lat[StageStim]
+	mc.Clock = acquire.Now
+	mc.OnApplied = func(arrived, applied int64) {
+		if arrived > 0 {
+			stimLat.Record(applied - arrived)
+		}
+	}
+	brain, err := sim.NewMotorCortex(mc)
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	l.brain = brain
+	rate := brain.Rate()
+	blockFrames := int(math.Round(cfg.Source.Block.Seconds() * rate))
+	if blockFrames < 1 {
+		return nil, fmt.Errorf("source.block: %v is shorter than one frame at %g Hz", cfg.Source.Block, rate)
+	}
+	src, err := acquire.NewSimSource(brain, acquire.SimSourceConfig{BlockFrames: blockFrames, Realtime: !cfg.Run.Lockstep})
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	l.src = src
+	l.truthNames = brain.TruthNames()
+
+	// Binner.
+	l.frames = int(math.Round(cfg.Bin.Width.Seconds() * rate))
+	if l.frames < 1 {
+		return nil, fmt.Errorf("bin.width: %v is shorter than one frame at %g Hz", cfg.Bin.Width, rate)
+	}
+	if l.binner, err = decode.NewSpikeBinner(brain.Units(), l.frames); err != nil {
+		return nil, fmt.Errorf("bin: %w", err)
+	}
+
+	// Decoder: loaded now, or fitted during the run.
+	l.decName = cfg.Decoder.Type
+	switch cfg.Decoder.Fit {
+	case "file":
+		p, err := decode.LoadKalmanParams(cfg.Decoder.Params)
+		if err != nil {
+			return nil, fmt.Errorf("decoder.params: %w", err)
+		}
+		if p.Channels() != brain.Units() {
+			return nil, fmt.Errorf("decoder.params: %s fits %d channels but the source has %d", cfg.Decoder.Params, p.Channels(), brain.Units())
+		}
+		if l.dec, err = l.newDecoder(p); err != nil {
+			return nil, fmt.Errorf("decoder: %w", err)
+		}
+		l.stateNames = p.StateNames
+	case "calibrate":
+		l.stateNames = l.truthNames
+		l.calibBins = int(cfg.Decoder.Calibration.Seconds() * rate / float64(l.frames))
+		// Wu et al.'s Q (n×n, divisor T) is full rank only when T exceeds
+		// channels + states; fail now rather than after the calibration.
+		if need := brain.Units() + brain.TruthDims(); l.calibBins <= need && cfg.Decoder.Kalman.QRidge == 0 {
+			return nil, fmt.Errorf("decoder.calibration: %v gives %d bins of %v; fitting %d channels and %d states needs more than %d (or set decoder.kalman.q_ridge)",
+				cfg.Decoder.Calibration, l.calibBins, cfg.Bin.Width, brain.Units(), brain.TruthDims(), need)
+		}
+		l.calibX = make([][]float64, 0, l.calibBins)
+		l.calibZ = make([][]float64, 0, l.calibBins)
+	}
+	l.velIdx = [2]int{index(l.stateNames, "vx"), index(l.stateNames, "vy")}
+	if l.velIdx[0] < 0 || l.velIdx[1] < 0 {
+		return nil, fmt.Errorf("decoder: state %v has no vx and vy to evaluate and command", l.stateNames)
+	}
+	if index(l.truthNames, "vx") != l.velIdx[0] || index(l.truthNames, "vy") != l.velIdx[1] {
+		return nil, fmt.Errorf("decoder: state %v does not match the source's ground truth %v", l.stateNames, l.truthNames)
+	}
+	l.r2 = decode.NewR2(2)
+
+	// Stimulation.
+	if cfg.Stimulate.Controller != "none" {
+		if n := cfg.Stimulate.Limit.Electrodes; n > brain.Units() {
+			return nil, fmt.Errorf("stimulate.limit.electrodes: %d, but the sim has %d electrodes", n, brain.Units())
+		}
+		sink := stimulate.NewSimSink(brain)
+		lc := cfg.Stimulate.Limit
+		if cfg.Run.Lockstep {
+			// Deterministic rate accounting: time from the sample clock.
+			lc.Clock = func() int64 { return int64(float64(brain.Sample()) * 1e9 / rate) }
+		} else {
+			lc.Clock = acquire.Now
+		}
+		if l.limit, err = stimulate.NewLimit(sink, lc, log.With().Str("component", "limit").Logger()); err != nil {
+			return nil, fmt.Errorf("stimulate.limit: %w", err)
+		}
+		if l.ctrl, err = stimulate.NewThresholdController(cfg.Stimulate.Threshold, l.stateNames, rate); err != nil {
+			return nil, fmt.Errorf("stimulate.threshold: %w", err)
+		}
+	}
+
+	prefix := "bciloop." + cfg.Rig + "."
+	l.subjCmd, l.subjSpikes, l.subjBins, l.subjProbe, l.subjStatus = prefix+"cmd", prefix+"spikes", prefix+"bins", prefix+"probe", prefix+"status"
+	l.cmdEnc = newCommandEncoder(cfg.Rig, l.decName, l.stateNames)
+	l.wireBuf = make([]byte, 0, acquire.WireHeaderSize+4096*12)
+	l.pattern.Pulses = make([]stimulate.Pulse, 0, 8)
+	return l, nil
+}
+
+// newDecoder builds the configured decoder type from fitted parameters.
+func (l *Loop) newDecoder(p *decode.KalmanParams) (decode.Decoder, error) {
+	kc := l.cfg.Decoder.Kalman
+	kc.SteadyState = l.cfg.Decoder.Type == "kalman-ss"
+	return decode.NewKalmanDecoder(p, kc)
+}
+
+func index(names []string, n string) int {
+	for i, s := range names {
+		if s == n {
+			return i
+		}
+	}
+	return -1
+}
+
+// URL returns the NATS URL in use once Run has connected.
+func (l *Loop) URL() string { return l.url }
+
+// Connect starts the embedded server (no URL configured) or connects to the
+// external one. Run calls it when it has not been called.
+func (l *Loop) Connect() error {
+	if l.nc != nil {
+		return nil
+	}
+	url := l.cfg.NATS.URL
+	if url == "" {
+		srv, err := StartEmbedded(l.cfg.NATS.Listen)
+		if err != nil {
+			return err
+		}
+		l.srv, url = srv, srv.URL()
+		l.log.Info().Str("url", url).Msg("embedded nats-server listening")
+	}
+	nc, err := Connect(url, &l.cfg.NATS, l.log)
+	if err != nil {
+		if l.srv != nil {
+			l.srv.Shutdown()
+			l.srv = nil
+		}
+		return err
+	}
+	l.nc, l.url = nc, url
+	return nil
+}
+
+// Run runs the loop until cfg.Run.Duration of stream time has passed, the
+// source ends, or ctx is done (a clean stop, not an error). On the way out
+// it zeroes the stimulator, flushes NATS and returns the summary.
+func (l *Loop) Run(ctx context.Context) (Summary, error) {
+	if err := l.Connect(); err != nil {
+		return l.Summary(0), err
+	}
+	start := time.Now()
+	runErr := l.run(ctx)
+	wall := time.Since(start)
+	l.shutdown()
+	s := l.Summary(wall)
+	if runErr != nil {
+		s.Error = runErr.Error()
+	}
+	return s, runErr
+}
+
+func (l *Loop) run(ctx context.Context) error {
+	maxSamples := int64(math.MaxInt64)
+	if d := l.cfg.Run.Duration; d > 0 {
+		maxSamples = int64(math.Round(d.Seconds() * l.brain.Rate()))
+	}
+	st := newStatusTicker(l)
+	if l.cfg.Run.Lockstep {
+		var b acquire.Block
+		for l.simSamples.Load() < maxSamples {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err := l.src.Read(ctx, &b); err != nil {
+				return l.sourceEnd(ctx, err)
+			}
+			if err := l.Process(&b); err != nil {
+				return err
+			}
+			st.maybe()
+		}
+		return nil
+	}
+	// Real time: the source runs on its own goroutine (its I/O boundary)
+	// through a fixed pool of blocks; when the pipeline falls behind, the
+	// oldest queued block is dropped and counted.
+	q := newBlockQueue(l.cfg.Run.Queue)
+	rctx, cancel := context.WithCancel(ctx)
+	readErr := make(chan error, 1)
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		runtime.LockOSThread() // precise pacing sleeps on a dedicated thread
+		defer runtime.UnlockOSThread()
+		readErr <- q.fill(rctx, l.src, &l.dropped)
+	}()
+	defer func() { cancel(); <-readerDone }()
+	for l.simSamples.Load() < maxSamples {
+		select {
+		case b := <-q.full:
+			err := l.Process(b)
+			q.free <- b
+			if err != nil {
+				return err
+			}
+			st.maybe()
+		case err := <-readErr:
+			return l.sourceEnd(ctx, err)
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return nil
+}
+
+func (l *Loop) sourceEnd(ctx context.Context, err error) error {
+	if errors.Is(err, io.EOF) || ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("source: %w", err)
+}
+
+// Process runs one block through the pipeline on the calling goroutine:
+// bin, decode every completed bin, publish, control, stimulate. After
+// warm-up (and calibration) it does not allocate.
+func (l *Loop) Process(b *acquire.Block) error {
+	now := acquire.Now()
+	l.lat[StageQueue].Record(now - b.Arrived)
+	l.blocks.Add(1)
+	if l.lastSeq != 0 && b.Seq != l.lastSeq+1 {
+		// Blocks lost before the pipeline (the real-time queue counts its
+		// own drops; a source's gaps are counted here).
+		l.log.Warn().Uint64("from", l.lastSeq).Uint64("to", b.Seq).Msg("block sequence gap")
+	}
+	l.lastSeq = b.Seq
+	l.simSamples.Store(b.End())
+	if err := l.binner.Add(b); err != nil {
+		return fmt.Errorf("bin: %w", err)
+	}
+	if l.cfg.Publish.Spikes {
+		l.wireBuf = acquire.AppendSpikesMessage(l.wireBuf[:0], b)
+		l.publish(l.subjSpikes, l.wireBuf)
+	}
+	for l.binner.Next(&l.bin) {
+		l.bins.Add(1)
+		if l.cfg.Publish.Bins {
+			l.wireBuf = AppendBinsMessage(l.wireBuf[:0], &l.bin)
+			l.publish(l.subjBins, l.wireBuf)
+		}
+		if l.dec == nil {
+			if err := l.calibrate(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := l.decodeBin(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *Loop) decodeBin() error {
+	if err := l.dec.Decode(&l.est, &l.bin); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	arrived := l.est.Arrived
+	l.lat[StageDecode].Record(acquire.Now() - arrived)
+	if len(l.bin.Truth) > 0 {
+		l.velPred = [2]float64{l.est.State[l.velIdx[0]], l.est.State[l.velIdx[1]]}
+		l.velTrue = [2]float64{l.bin.Truth[l.velIdx[0]], l.bin.Truth[l.velIdx[1]]}
+		l.r2.Add(l.velPred[:], l.velTrue[:])
+	}
+	if l.cfg.Publish.Commands {
+		seq := l.commands.Add(1)
+		sent := acquire.Now()
+		msg := l.cmdEnc.encode(seq, &l.est, sent)
+		l.publish(l.subjCmd, msg)
+		done := acquire.Now()
+		l.lat[StagePublish].Record(done - arrived)
+		l.e2e.Record(done - arrived)
+		if l.cfg.Publish.Probe {
+			l.publish(l.subjProbe, l.probe.encode(seq, acquire.Now(), len(msg)))
+		}
+	}
+	if l.ctrl != nil && l.ctrl.Update(&l.pattern, &l.est) {
+		if err := l.limit.Stimulate(context.Background(), &l.pattern); err != nil && !errors.Is(err, stimulate.ErrRefused) {
+			l.stimErrs.Add(1)
+		}
+	}
+	return nil
+}
+
+func (l *Loop) publish(subj string, data []byte) {
+	if err := l.nc.Publish(subj, data); err != nil {
+		if l.pubErrs.Add(1) == 1 {
+			l.log.Warn().Err(err).Str("subject", subj).Msg("publish failed (counted; further failures are only counted)")
+		}
+	}
+}
+
+// calibrate collects the bin for calibration and fits the decoder once
+// enough bins are in. Fitting allocates, once.
+func (l *Loop) calibrate() error {
+	if len(l.bin.Truth) == 0 {
+		return errors.New("decoder: fit: calibrate needs ground truth from the source, and this source has none")
+	}
+	l.calibX = append(l.calibX, append([]float64(nil), l.bin.Truth...))
+	l.calibZ = append(l.calibZ, append([]float64(nil), l.bin.Counts...))
+	if len(l.calibX) < l.calibBins {
+		return nil
+	}
+	t0 := time.Now()
+	kc := l.cfg.Decoder.Kalman
+	kc.StateNames = l.truthNames
+	p, err := decode.FitKalman(l.calibX, l.calibZ, kc)
+	if err != nil {
+		return fmt.Errorf("decoder: fitting on %d calibration bins: %w", len(l.calibX), err)
+	}
+	p.BinWidth, p.Rate = l.frames, l.brain.Rate()
+	dec, err := l.newDecoder(p)
+	if err != nil {
+		return fmt.Errorf("decoder: %w", err)
+	}
+	if l.cfg.Decoder.Save != "" {
+		if err := decode.SaveKalmanParams(l.cfg.Decoder.Save, p); err != nil {
+			return fmt.Errorf("decoder.save: %w", err)
+		}
+	}
+	l.dec = dec
+	l.calibX, l.calibZ = nil, nil
+	l.log.Info().Int("bins", l.calibBins).Dur("fit", time.Since(t0)).Msg("decoder calibrated")
+	return nil
+}
+
+// shutdown zeroes the stimulator, then flushes and closes NATS.
+func (l *Loop) shutdown() {
+	if l.limit != nil {
+		if err := l.limit.Close(); err != nil {
+			l.log.Warn().Err(err).Msg("closing the stimulator")
+		}
+	}
+	_ = l.src.Close()
+	if l.nc != nil {
+		if err := l.nc.FlushTimeout(2 * time.Second); err != nil {
+			l.log.Warn().Err(err).Msg("flushing nats")
+		}
+		l.nc.Close()
+	}
+	if l.srv != nil {
+		l.srv.Shutdown()
+	}
+}

@@ -1,0 +1,347 @@
+package loop
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+
+	"github.com/bciloop/bciloop/acquire"
+)
+
+func testLogger(t testing.TB) zerolog.Logger {
+	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+}
+
+// testConfig is a lockstep run against an embedded server on a random port.
+func testConfig(t testing.TB, duration time.Duration) Config {
+	cfg := DefaultConfig()
+	cfg.Rig = "test"
+	cfg.Run.Lockstep = true
+	cfg.Run.Duration = duration
+	cfg.Run.Status = time.Hour
+	return cfg
+}
+
+// cmdCollector subscribes to a command subject and keeps every command.
+type cmdCollector struct {
+	mu   sync.Mutex
+	cmds []Command
+	bad  []string
+}
+
+func collect(t *testing.T, url, subject string) (*cmdCollector, *nats.Conn) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cmdCollector{}
+	if _, err := nc.Subscribe(subject, func(m *nats.Msg) {
+		var cmd Command
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if err := json.Unmarshal(m.Data, &cmd); err != nil {
+			c.bad = append(c.bad, string(m.Data))
+			return
+		}
+		c.cmds = append(c.cmds, cmd)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return c, nc
+}
+
+func (c *cmdCollector) snapshot() []Command {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Command(nil), c.cmds...)
+}
+
+// TestLockstepEndToEnd is the foundation's acceptance test: 30 s of
+// simulated motor cortex (96 units) in lockstep, a 10 s calibration, every
+// command received in order with no gap by a NATS subscriber, and decoded
+// velocity R² ≥ 0.6 against ground truth.
+func TestLockstepEndToEnd(t *testing.T) {
+	srv, err := StartEmbedded("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	cfg := testConfig(t, 30*time.Second)
+	cfg.NATS.URL = srv.URL()
+	col, nc := collect(t, srv.URL(), "bciloop.test.cmd")
+	defer nc.Close()
+
+	l, err := Build(cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := l.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 30 s at 1 kHz in 1 ms blocks; 20 ms bins; the first 10 s calibrate.
+	if sum.Blocks != 30000 || sum.Bins != 1500 || sum.CalibrationBins != 500 {
+		t.Fatalf("blocks %d bins %d calibration %d, want 30000, 1500, 500", sum.Blocks, sum.Bins, sum.CalibrationBins)
+	}
+	if sum.Commands != 1000 || sum.Dropped != 0 || sum.PublishErrors != 0 {
+		t.Fatalf("commands %d dropped %d publish errors %d, want 1000, 0, 0", sum.Commands, sum.Dropped, sum.PublishErrors)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(col.snapshot()) < 1000 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmds := col.snapshot()
+	if len(col.bad) > 0 {
+		t.Fatalf("%d commands did not parse, first: %s", len(col.bad), col.bad[0])
+	}
+	if len(cmds) != 1000 {
+		t.Fatalf("subscriber received %d commands, want 1000", len(cmds))
+	}
+	for i, c := range cmds {
+		if c.Seq != uint64(i+1) {
+			t.Fatalf("command %d has seq %d: out of order or gap", i, c.Seq)
+		}
+		if c.V != CommandVersion || c.Rig != "test" || c.Decoder != "kalman" || len(c.State) != 4 {
+			t.Fatalf("command %d malformed: %+v", i, c)
+		}
+		if i > 0 && c.Sample != cmds[i-1].Sample+20 {
+			t.Fatalf("command %d at sample %d, previous at %d: bins must be 20 frames apart", i, c.Sample, cmds[i-1].Sample)
+		}
+	}
+	if sum.R2Vel == nil || *sum.R2Vel < 0.6 {
+		t.Fatalf("decoded velocity R² = %v, want ≥ 0.6 (per axis %v)", sum.R2Vel, sum.R2VelDims)
+	}
+	t.Logf("R² vel %.3f (vx %.3f, vy %.3f); arrival→publish p50 %.1f µs p99 %.1f µs", *sum.R2Vel, sum.R2VelDims[0], sum.R2VelDims[1], sum.Latency.P50, sum.Latency.P99)
+}
+
+// TestLockstepDeterministic: the same seed gives the same commands, bit for bit.
+func TestLockstepDeterministic(t *testing.T) {
+	run := func() []Command {
+		srv, err := StartEmbedded("127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Shutdown()
+		cfg := testConfig(t, 12*time.Second)
+		cfg.Decoder.Calibration = 10 * time.Second
+		cfg.NATS.URL = srv.URL()
+		col, nc := collect(t, srv.URL(), "bciloop.test.cmd")
+		defer nc.Close()
+		l, err := Build(cfg, testLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		_ = nc.Flush()
+		deadline := time.Now().Add(5 * time.Second)
+		for len(col.snapshot()) < 100 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		return col.snapshot()
+	}
+	a, b := run(), run()
+	if len(a) != 100 || len(b) != 100 {
+		t.Fatalf("got %d and %d commands, want 100 each", len(a), len(b))
+	}
+	for i := range a {
+		for k, v := range a[i].State {
+			if b[i].State[k] != v {
+				t.Fatalf("command %d state %s: %v vs %v", i, k, v, b[i].State[k])
+			}
+		}
+	}
+}
+
+// warmLoop builds a lockstep loop on an embedded server and runs it past
+// calibration, so that Process is on its steady-state path.
+func warmLoop(t testing.TB, mutate func(*Config)) (*Loop, *acquire.Block, func()) {
+	srv, err := StartEmbedded("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, 0)
+	cfg.NATS.URL = srv.URL()
+	cfg.Decoder.Calibration = 4 * time.Second
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	l, err := Build(cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	var b acquire.Block
+	for i := 0; i < 5000; i++ { // 4 s calibration + 1 s of decoding
+		if err := l.src.Read(context.Background(), &b); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Process(&b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l.dec == nil {
+		t.Fatal("decoder not calibrated after warm-up")
+	}
+	return l, &b, func() { l.shutdown(); srv.Shutdown() }
+}
+
+// TestProcessAllocs proves the hot path allocation-free after warm-up: one
+// iteration is a 1 ms sim block → bin → decode → encode → publish (spikes,
+// bins, command, probe) → controller → Limit → sim stimulation.
+func TestProcessAllocs(t *testing.T) {
+	l, b, done := warmLoop(t, func(c *Config) {
+		c.Publish.Probe = true
+		c.Stimulate.Controller = "threshold"
+	})
+	defer done()
+	ctx := context.Background()
+	// 40 blocks per run so that every run decodes two bins.
+	allocs := testing.AllocsPerRun(50, func() {
+		for range 40 {
+			if err := l.src.Read(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Process(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per 40 loop iterations after warm-up, want 0", allocs)
+	}
+}
+
+// BenchmarkLoopIteration measures one loop iteration: a 1 ms sim block (96
+// units) through bin, decode (every 20th block completes a bin), command
+// encoding and publish to an in-process NATS server.
+func BenchmarkLoopIteration(b *testing.B) {
+	for _, stim := range []string{"none", "threshold"} {
+		b.Run("controller="+stim, func(b *testing.B) {
+			l, blk, done := warmLoop(b, func(c *Config) { c.Stimulate.Controller = stim })
+			defer done()
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := l.src.Read(ctx, blk); err != nil {
+					b.Fatal(err)
+				}
+				if err := l.Process(blk); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func TestConnectUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens here now
+	cfg := DefaultNATSConfig()
+	cfg.ConnectWait = 500 * time.Millisecond
+	_, err = Connect("nats://"+addr, &cfg, zerolog.Nop())
+	if err == nil || !strings.Contains(err.Error(), "cannot connect to nats://"+addr) {
+		t.Fatalf("want a clear connect error naming the URL, got %v", err)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	if got := redactURL("nats://alice:secret@host:4222"); got != "nats://***@host:4222" {
+		t.Fatalf("got %q", got)
+	}
+	if got := redactURL("nats://host:4222"); got != "nats://host:4222" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+// TestReconnect: the server goes away mid-run and comes back on the same
+// port; the loop keeps running and commands flow again afterwards.
+func TestReconnect(t *testing.T) {
+	srv, err := StartEmbedded("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := srv.URL()
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(url, "nats://"))
+	cfg := testConfig(t, 0)
+	cfg.Run.Lockstep = false // real time, so the run spans the outage
+	cfg.Decoder.Calibration = 3 * time.Second
+	cfg.NATS.URL = url
+	cfg.NATS.ReconnectWait = 50 * time.Millisecond
+	l, err := Build(cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type result struct {
+		s   Summary
+		err error
+	}
+	res := make(chan result, 1)
+	go func() { s, err := l.Run(ctx); res <- result{s, err} }()
+
+	waitCommands := func(min uint64) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for l.commands.Load() < min {
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d commands, want ≥ %d", l.commands.Load(), min)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitCommands(10)
+	srv.Shutdown()
+	time.Sleep(300 * time.Millisecond)
+	srv2, err := StartEmbedded("127.0.0.1:" + port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv2.Shutdown()
+	col, nc := collect(t, srv2.URL(), "bciloop.test.cmd")
+	defer nc.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(col.snapshot()) < 10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no commands after the server came back (loop commands %d)", l.commands.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	r := <-res
+	if r.err != nil {
+		t.Fatalf("run ended with %v", r.err)
+	}
+	cmds := col.snapshot()
+	for i := 1; i < len(cmds); i++ {
+		if cmds[i].Seq <= cmds[i-1].Seq {
+			t.Fatalf("commands out of order after reconnect: %d then %d", cmds[i-1].Seq, cmds[i].Seq)
+		}
+	}
+	t.Logf("commands %d, publish errors %d, after reconnect received %d (first seq %s)",
+		r.s.Commands, r.s.PublishErrors, len(cmds), strconv.FormatUint(cmds[0].Seq, 10))
+}

@@ -1,0 +1,109 @@
+package loop
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/bciloop/bciloop/acquire"
+)
+
+// Summary is the final report of a run, printed as one JSON line by
+// `bciloop run`. Latencies are in µs from the block's arrival stamp.
+type Summary struct {
+	Rig             string               `json:"rig"`
+	Mode            string               `json:"mode"` // "lockstep" or "realtime"
+	NATSURL         string               `json:"nats_url"`
+	SimSeconds      float64              `json:"sim_s"`
+	WallSeconds     float64              `json:"wall_s"`
+	Blocks          uint64               `json:"blocks"`
+	Dropped         uint64               `json:"dropped"`
+	Bins            uint64               `json:"bins"`
+	CalibrationBins int                  `json:"calibration_bins"`
+	Commands        uint64               `json:"commands"`
+	PublishErrors   uint64               `json:"publish_errors"`
+	R2Vel           *float64             `json:"r2_vel"`      // mean over vx, vy; null before any decoded bin
+	R2VelDims       []float64            `json:"r2_vel_dims"` // vx, vy
+	Latency         Quantiles            `json:"latency_us"`  // arrival → command published
+	Stages          map[string]Quantiles `json:"stages_us"`
+	StimPatterns    uint64               `json:"stim_patterns"`
+	StimPulses      uint64               `json:"stim_pulses"` // pulses passed to the sink
+	StimRefused     uint64               `json:"stim_refused"`
+	StimClipped     uint64               `json:"stim_clipped"`
+	StimErrors      uint64               `json:"stim_errors"`
+	Error           string               `json:"error,omitempty"`
+}
+
+// Summary returns the figures so far; wall is the run's wall-clock time.
+func (l *Loop) Summary(wall time.Duration) Summary {
+	s := Summary{
+		Rig: l.cfg.Rig, Mode: "realtime", NATSURL: l.url,
+		SimSeconds:  float64(l.simSamples.Load()) / l.brain.Rate(),
+		WallSeconds: wall.Seconds(),
+		Blocks:      l.blocks.Load(), Dropped: l.dropped.Load(), Bins: l.bins.Load(),
+		CalibrationBins: l.calibBins,
+		Commands:        l.commands.Load(), PublishErrors: l.pubErrs.Load(),
+		Latency:    l.e2e.Quantiles(),
+		Stages:     map[string]Quantiles{},
+		StimErrors: l.stimErrs.Load(),
+	}
+	if l.cfg.Run.Lockstep {
+		s.Mode = "lockstep"
+	}
+	for k, h := range l.lat {
+		s.Stages[k] = h.Quantiles()
+	}
+	if l.r2.Count() > 1 {
+		s.R2VelDims = l.r2.R2To(nil)
+		m := (s.R2VelDims[0] + s.R2VelDims[1]) / 2
+		s.R2Vel = &m
+	}
+	if l.limit != nil {
+		ls := l.limit.Stats()
+		s.StimPatterns, s.StimPulses, s.StimRefused, s.StimClipped = ls.Patterns, ls.Passed, ls.Refused, ls.Clipped
+	}
+	return s
+}
+
+// statusTicker emits one status line (and, when enabled, one NATS status
+// message) per status interval of wall time, checked from the pipeline
+// goroutine between blocks: no goroutine, no per-block log.
+type statusTicker struct {
+	l     *Loop
+	every int64
+	next  int64
+	start time.Time
+}
+
+func newStatusTicker(l *Loop) *statusTicker {
+	every := l.cfg.Run.Status.Nanoseconds()
+	return &statusTicker{l: l, every: every, next: acquire.Now() + every, start: time.Now()}
+}
+
+func (t *statusTicker) maybe() {
+	now := acquire.Now()
+	if now < t.next {
+		return
+	}
+	t.next = now + t.every
+	s := t.l.Summary(time.Since(t.start))
+	ev := t.l.log.Info().
+		Float64("sim_s", s.SimSeconds).
+		Uint64("blocks", s.Blocks).
+		Uint64("dropped", s.Dropped).
+		Uint64("commands", s.Commands).
+		Float64("p50_us", s.Latency.P50).
+		Float64("p99_us", s.Latency.P99).
+		Uint64("stim_pulses", s.StimPulses).
+		Uint64("stim_refused", s.StimRefused)
+	if s.R2Vel != nil {
+		ev = ev.Float64("r2_vel", *s.R2Vel)
+	} else {
+		ev = ev.Str("decoder", "calibrating")
+	}
+	ev.Msg("status")
+	if t.l.cfg.Publish.Status && t.l.nc != nil {
+		if b, err := json.Marshal(s); err == nil {
+			t.l.publish(t.l.subjStatus, b)
+		}
+	}
+}
