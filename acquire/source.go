@@ -26,3 +26,15 @@ type Source interface {
 // ErrDisconnected is wrapped by Source errors when the device or stream went
 // away and a reconnect may succeed.
 var ErrDisconnected = errors.New("acquire: source disconnected")
+
+// Paced is implemented by sources that generate their blocks on the reading
+// goroutine and pace themselves to the wall clock (the synthetic brain in
+// real time). The runtime reads such sources on its pipeline goroutine, so
+// the path from a block's generation to its command never hops goroutines.
+// Due returns the monotonic time (Now) at which the block last read was
+// due; Arrived − Due is how late the reader is, from which the runtime
+// decides to drop stale blocks.
+type Paced interface {
+	Source
+	Due() int64
+}

@@ -2,4 +2,38 @@
 // movement or state: the Bin and Binner types, the Decoder interface, and the
 // population-coding Bayesian decoders (Kalman filter of Wu et al. 2006, and
 // more), with their fitting from calibration data and their parameter files.
+//
+// # Binning
+//
+// SpikeBinner counts spikes per channel over fixed-width bins aligned to
+// sample 0 of the stream, from blocks of any size, with the mean ground truth
+// of each bin when the stream carries it. Gaps in the stream (frames lost
+// upstream) restart binning at the next bin boundary and are counted.
+//
+// # Kalman decoding
+//
+// FitKalman and FitKalmanBins fit the linear-Gaussian model of Wu et al.
+// (2006) by least squares: state x (kinematics: any columns, for example
+// [px, py, vx, vy]) with x_{t+1} = A x_t + w, and spike counts z_t = H x_t +
+// q. The result, KalmanParams, is plain data that WriteKalmanParams and
+// ReadKalmanParams store as versioned JSON ("bciloop.kalman", version 1).
+// Degenerate calibration data (too few bins, constant or collinear states,
+// constant or dependent channels) are errors naming the cause; regularisation
+// (KalmanConfig.QRidge, WRidge) is only ever applied on request.
+//
+// NewKalman runs the full filter in information form, O(d·n + d³) per bin;
+// NewSteadyStateKalman (Malik et al. 2011) precomputes the converged gain and
+// costs d·n + d² per bin. Both decode one bin at a time without allocating,
+// and both reject a bin of the wrong shape without changing their state.
+//
+// # Evaluation
+//
+// R2 accumulates the coefficient of determination, correlation and RMSE per
+// state dimension in one pass, without allocating.
+//
+// # Conformance
+//
+// Every Decoder runs the kit in package decodetest, which checks the
+// contract of the interface: no allocation after warm-up, stamps carried,
+// bad bins rejected without side effects, Reset, and no retention of inputs.
 package decode

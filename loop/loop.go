@@ -75,6 +75,8 @@ type Loop struct {
 	// and by Stats from any)
 	blocks, dropped, bins, commands, pubErrs, stimErrs atomic.Uint64
 	lastSeq                                            uint64
+	seen                                               bool
+	seqGaps                                            atomic.Uint64
 	lat                                                map[string]*Latency
 	e2e                                                *Latency // arrival → publish
 	simSamples                                         atomic.Int64
@@ -276,6 +278,9 @@ func (l *Loop) run(ctx context.Context) error {
 		}
 		return nil
 	}
+	if paced, ok := l.src.(acquire.Paced); ok {
+		return l.runPaced(ctx, paced, maxSamples, st)
+	}
 	// Real time: the source runs on its own goroutine (its I/O boundary)
 	// through a fixed pool of blocks; when the pipeline falls behind, the
 	// oldest queued block is dropped and counted.
@@ -308,6 +313,42 @@ func (l *Loop) run(ctx context.Context) error {
 	return nil
 }
 
+// runPaced runs a self-pacing source (the synthetic brain in real time) on
+// the pipeline goroutine, locked to its OS thread so that the source's
+// precise sleeps wake this very goroutine: no goroutine hop between a
+// block's generation and its command. Back-pressure is drop-oldest as with
+// the queue: a block already older than the queue's span when it is read
+// (the pipeline fell behind by more than run.queue blocks) is dropped and
+// counted; the binner sees the gap.
+func (l *Loop) runPaced(ctx context.Context, src acquire.Paced, maxSamples int64, st *statusTicker) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var b acquire.Block
+	maxLate := int64(-1)
+	for l.simSamples.Load() < maxSamples {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := src.Read(ctx, &b); err != nil {
+			return l.sourceEnd(ctx, err)
+		}
+		if maxLate < 0 {
+			maxLate = int64(float64(l.cfg.Run.Queue) * float64(b.Frames) / b.Rate * 1e9)
+		}
+		if b.Arrived-src.Due() > maxLate {
+			l.dropped.Add(1)
+			l.lastSeq, l.seen = b.Seq, true // a counted drop, not a gap
+			l.simSamples.Store(b.End())
+			continue
+		}
+		if err := l.Process(&b); err != nil {
+			return err
+		}
+		st.maybe()
+	}
+	return nil
+}
+
 func (l *Loop) sourceEnd(ctx context.Context, err error) error {
 	if errors.Is(err, io.EOF) || ctx.Err() != nil {
 		return nil
@@ -322,12 +363,12 @@ func (l *Loop) Process(b *acquire.Block) error {
 	now := acquire.Now()
 	l.lat[StageQueue].Record(now - b.Arrived)
 	l.blocks.Add(1)
-	if l.lastSeq != 0 && b.Seq != l.lastSeq+1 {
-		// Blocks lost before the pipeline (the real-time queue counts its
-		// own drops; a source's gaps are counted here).
-		l.log.Warn().Uint64("from", l.lastSeq).Uint64("to", b.Seq).Msg("block sequence gap")
+	if l.seen && b.Seq != l.lastSeq+1 {
+		// Blocks missing from the sequence: dropped by the real-time queue
+		// (also counted in dropped) or lost upstream by the source.
+		l.seqGaps.Add(b.Seq - l.lastSeq - 1)
 	}
-	l.lastSeq = b.Seq
+	l.lastSeq, l.seen = b.Seq, true
 	l.simSamples.Store(b.End())
 	if err := l.binner.Add(b); err != nil {
 		return fmt.Errorf("bin: %w", err)

@@ -17,6 +17,7 @@ type Summary struct {
 	WallSeconds     float64              `json:"wall_s"`
 	Blocks          uint64               `json:"blocks"`
 	Dropped         uint64               `json:"dropped"`
+	SeqGaps         uint64               `json:"seq_gaps"` // blocks missing from the sequence the pipeline saw (queue drops included)
 	Bins            uint64               `json:"bins"`
 	CalibrationBins int                  `json:"calibration_bins"`
 	Commands        uint64               `json:"commands"`
@@ -39,7 +40,7 @@ func (l *Loop) Summary(wall time.Duration) Summary {
 		Rig: l.cfg.Rig, Mode: "realtime", NATSURL: l.url,
 		SimSeconds:  float64(l.simSamples.Load()) / l.brain.Rate(),
 		WallSeconds: wall.Seconds(),
-		Blocks:      l.blocks.Load(), Dropped: l.dropped.Load(), Bins: l.bins.Load(),
+		Blocks:      l.blocks.Load(), Dropped: l.dropped.Load(), SeqGaps: l.seqGaps.Load(), Bins: l.bins.Load(),
 		CalibrationBins: l.calibBins,
 		Commands:        l.commands.Load(), PublishErrors: l.pubErrs.Load(),
 		Latency:    l.e2e.Quantiles(),

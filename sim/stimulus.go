@@ -15,7 +15,7 @@ type Stimulus struct {
 // Stimulable is a simulated brain that accepts stimulation. Both methods may
 // be called concurrently with the brain's own advance (real-time runs) and
 // must not allocate after warm-up. StopStimulation cancels every pending and
-// ongoing stimulus at once (outputs to zero).
+// ongoing stimulus at once (outputs to zero). MotorCortex implements it.
 type Stimulable interface {
 	Stimulate(s Stimulus) error
 	StopStimulation()
