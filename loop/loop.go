@@ -218,6 +218,7 @@ func (l *Loop) Connect() error {
 		return nil
 	}
 	url := l.cfg.NATS.URL
+	var extra []nats.Option
 	if url == "" {
 		srv, err := StartEmbedded(l.cfg.NATS.Listen)
 		if err != nil {
@@ -225,8 +226,9 @@ func (l *Loop) Connect() error {
 		}
 		l.srv, url = srv, srv.URL()
 		l.log.Info().Str("url", url).Msg("embedded nats-server listening")
+		extra = append(extra, srv.InProcess())
 	}
-	nc, err := Connect(url, &l.cfg.NATS, l.log)
+	nc, err := Connect(url, &l.cfg.NATS, l.log, extra...)
 	if err != nil {
 		if l.srv != nil {
 			l.srv.Shutdown()

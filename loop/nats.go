@@ -127,6 +127,11 @@ func StartEmbedded(listen string) (*EmbeddedServer, error) {
 // URL returns the client URL of the server.
 func (e *EmbeddedServer) URL() string { return e.srv.ClientURL() }
 
+// InProcess returns the client option that connects to this server through
+// an in-memory pipe instead of loopback TCP: no socket system calls and no
+// network poller on the publisher's side.
+func (e *EmbeddedServer) InProcess() nats.Option { return nats.InProcessServer(e.srv) }
+
 // Shutdown stops the server and waits for it.
 func (e *EmbeddedServer) Shutdown() {
 	e.srv.Shutdown()
@@ -136,7 +141,7 @@ func (e *EmbeddedServer) Shutdown() {
 // Connect opens a client connection to url with the options of c. The
 // connection reconnects for ever on server loss, buffering up to
 // c.ReconnectBuf bytes meanwhile; connection events are logged on log.
-func Connect(url string, c *NATSConfig, log zerolog.Logger) (*nats.Conn, error) {
+func Connect(url string, c *NATSConfig, log zerolog.Logger, extra ...nats.Option) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name(c.Name),
 		nats.Timeout(c.ConnectWait),
@@ -174,6 +179,7 @@ func Connect(url string, c *NATSConfig, log zerolog.Logger) (*nats.Conn, error) 
 	if c.TLS.Insecure {
 		opts = append(opts, nats.Secure(&tls.Config{InsecureSkipVerify: true}))
 	}
+	opts = append(opts, extra...)
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("nats: cannot connect to %s: %w", redactURL(url), err)
