@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -34,17 +35,6 @@ func (e *exitError) Error() string { return e.err.Error() }
 func usageErr(format string, args ...any) error {
 	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
 }
-
-const usage = `bciloop: closed-loop brain-computer interface runtime
-
-usage:
-  bciloop run CONFIG [--duration D] [--lockstep] [--nats URL | --nats-listen HOST:PORT] [--probe] [--log-level L]
-  bciloop check CONFIG
-  bciloop sub [--nats URL] [--count N] [--duration D] [--stats] [--quiet] SUBJECT...
-  bciloop version
-
-Run "bciloop COMMAND -h" for a command's flags.
-`
 
 func main() {
 	os.Exit(mainErr(os.Args[1:], os.Stdout, os.Stderr))
@@ -69,27 +59,64 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
+// command is one subcommand of the binary. Each lives in its own file and
+// registers itself in init, so commands are added without touching dispatch.
+type command struct {
+	usage string // one line: "run CONFIG [flags]"
+	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+var commands = map[string]command{}
+
+func register(name string, c command) {
+	if _, dup := commands[name]; dup {
+		panic("bciloop: command registered twice: " + name)
+	}
+	commands[name] = c
+}
+
+func init() {
+	register("run", command{"run CONFIG [--duration D] [--lockstep] [--nats URL | --nats-listen HOST:PORT] [--probe] [--log-level L]", cmdRun})
+	register("check", command{"check CONFIG", func(_ context.Context, args []string, stdout, stderr io.Writer) error {
+		return cmdCheck(args, stdout, stderr)
+	}})
+	register("sub", command{"sub [--nats URL] [--count N] [--duration D] [--stats] [--quiet] SUBJECT...", cmdSub})
+	register("version", command{"version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
+		return cmdVersion(stdout)
+	}})
+}
+
+func printUsage(w io.Writer) {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprint(w, "bciloop: closed-loop brain-computer interface runtime\n\nusage:\n")
+	for _, n := range names {
+		fmt.Fprintf(w, "  bciloop %s\n", commands[n].usage)
+	}
+	fmt.Fprint(w, "\nRun \"bciloop COMMAND -h\" for a command's flags.\n")
+}
+
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		printUsage(stderr)
 		return usageErr("no command given")
 	}
 	switch args[0] {
-	case "run":
-		return cmdRun(ctx, args[1:], stdout, stderr)
-	case "check":
-		return cmdCheck(args[1:], stdout, stderr)
-	case "sub":
-		return cmdSub(ctx, args[1:], stdout, stderr)
-	case "version", "--version", "-version":
-		return cmdVersion(stdout)
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		printUsage(stdout)
 		return nil
-	default:
-		fmt.Fprint(stderr, usage)
+	case "--version", "-version":
+		return cmdVersion(stdout)
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		printUsage(stderr)
 		return usageErr("unknown command %q", args[0])
 	}
+	return c.run(ctx, args[1:], stdout, stderr)
 }
 
 // parseInterleaved parses flags that may come before or after positional

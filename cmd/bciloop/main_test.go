@@ -28,8 +28,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// command returns the bciloop command line as a child process.
-func command(ctx context.Context, args ...string) *exec.Cmd {
+// child returns the bciloop command line as a child process.
+func child(ctx context.Context, args ...string) *exec.Cmd {
 	c := exec.CommandContext(ctx, os.Args[0], args...)
 	c.Env = append(os.Environ(), "BCILOOP_TEST_MAIN=1")
 	return c
@@ -131,7 +131,7 @@ func TestRunAndSubProcesses(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	runCmd := command(ctx, "run", cfg, "--duration", "6s", "--nats-listen", addr, "--log-level", "warn")
+	runCmd := child(ctx, "run", cfg, "--duration", "6s", "--nats-listen", addr, "--log-level", "warn")
 	var runOut, runErr bytes.Buffer
 	runCmd.Stdout, runCmd.Stderr = &runOut, &runErr
 	if err := runCmd.Start(); err != nil {
@@ -150,7 +150,7 @@ func TestRunAndSubProcesses(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	subCmd := command(ctx, "sub", "--nats", "nats://"+addr, "--count", "20", "--stats", "bciloop.t.cmd")
+	subCmd := child(ctx, "sub", "--nats", "nats://"+addr, "--count", "20", "--stats", "bciloop.t.cmd")
 	var subOut, subErr bytes.Buffer
 	subCmd.Stdout, subCmd.Stderr = &subOut, &subErr
 	if err := subCmd.Run(); err != nil {
@@ -194,7 +194,7 @@ func TestRunSIGINT(t *testing.T) {
 	cfg := writeConfig(t, "rig: t\ndecoder: {calibration: 3s}\nstimulate: {controller: threshold}\n")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c := command(ctx, "run", cfg, "--duration", "10m")
+	c := child(ctx, "run", cfg, "--duration", "10m")
 	var out bytes.Buffer
 	c.Stdout = &out
 	stderr, err := c.StderrPipe()
