@@ -2,6 +2,7 @@ package loop
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,4 +127,14 @@ func TestLoadConfigMissingFile(t *testing.T) {
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("want a not-exist error, got %v", err)
 	}
+}
+
+// ExampleParseConfig shows the strict parser reporting every problem at once.
+func ExampleParseConfig() {
+	_, err := ParseConfig("rig.yaml", []byte("rig: lab\nbin: {widht: 20ms}\ndecoder: {type: lstm}\n"))
+	fmt.Println(err)
+	// Output:
+	// rig.yaml: 2 problems
+	//   bin.widht (line 2): unknown key (did you mean "width"?)
+	//   decoder.type: unknown "lstm" (one of: kalman, kalman-ss)
 }
