@@ -106,7 +106,7 @@ func DefaultConfig() Config {
 			MotorCortexConfig: sim.DefaultMotorCortexConfig(),
 		},
 		Bin:     BinConfig{Width: 20 * time.Millisecond},
-		Decoder: DecoderConfig{Type: "kalman", Fit: "calibrate", Calibration: 10 * time.Second, Kalman: decode.DefaultKalmanConfig()},
+		Decoder: DecoderConfig{Type: "kalman", Fit: "calibrate", Calibration: 5 * time.Second, Kalman: decode.DefaultKalmanConfig()},
 		Publish: PublishConfig{Commands: true, Spikes: true, Bins: true, Status: true},
 		Stimulate: StimulateConfig{
 			Controller: "none",

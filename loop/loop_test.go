@@ -79,6 +79,7 @@ func TestLockstepEndToEnd(t *testing.T) {
 	}
 	defer srv.Shutdown()
 	cfg := testConfig(t, 30*time.Second)
+	cfg.Decoder.Calibration = 10 * time.Second
 	cfg.NATS.URL = srv.URL()
 	col, nc := collect(t, srv.URL(), "bciloop.test.cmd")
 	defer nc.Close()
@@ -347,4 +348,50 @@ func TestReconnect(t *testing.T) {
 	}
 	t.Logf("commands %d, publish errors %d, after reconnect received %d (first seq %s)",
 		r.s.Commands, r.s.PublishErrors, len(cmds), strconv.FormatUint(cmds[0].Seq, 10))
+}
+
+// TestClosedLoopStimulation: with the threshold controller on, decoded
+// speed crossings become pulse trains that pass the Limit, are applied in
+// the synthetic brain, and change the spikes that follow on the stimulated
+// electrode, against the same seed without stimulation.
+func TestClosedLoopStimulation(t *testing.T) {
+	spikesOn := func(controller string) (ch44 int, l *Loop) {
+		l, b, done := warmLoop(t, func(c *Config) {
+			c.Publish.Spikes, c.Publish.Bins = false, false
+			c.Stimulate.Controller = controller
+			c.Stimulate.Threshold.Quantity = "speed"
+			c.Stimulate.Threshold.Threshold = 12
+			c.Stimulate.Threshold.Electrode = 44
+		})
+		defer done()
+		for range 20000 { // 20 s after warm-up
+			if err := l.src.Read(context.Background(), b); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range b.Spikes {
+				if s.Channel == 44 {
+					ch44++
+				}
+			}
+			if err := l.Process(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return ch44, l
+	}
+	base, _ := spikesOn("none")
+	stim, l := spikesOn("threshold")
+	st := l.limit.Stats()
+	if st.Patterns == 0 || st.Passed != st.Pulses || st.Refused != 0 {
+		t.Fatalf("limit stats %+v: want patterns, all passed", st)
+	}
+	if n := l.lat[StageStim].Quantiles().Count; n != int64(st.Passed) {
+		t.Fatalf("%d trains applied in the brain, %d passed the limit", n, st.Passed)
+	}
+	// Each 40 µA train of 5 pulses adds about 5 × g·τ·(40/50) = 4 expected
+	// spikes at the electrode's own unit (sim.DefaultMotorCortexConfig).
+	if stim < base+2*int(st.Passed) {
+		t.Fatalf("electrode 44: %d spikes with %d trains vs %d without: stimulation did not show", stim, st.Passed, base)
+	}
+	t.Logf("electrode 44: %d spikes without, %d with %d trains", base, stim, st.Passed)
 }
