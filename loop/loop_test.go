@@ -1,8 +1,11 @@
 package loop
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -170,15 +173,57 @@ func TestLockstepDeterministic(t *testing.T) {
 	}
 }
 
-// warmLoop builds a lockstep loop on an embedded server and runs it past
-// calibration, so that Process is on its steady-state path.
-func warmLoop(t testing.TB, mutate func(*Config)) (*Loop, *acquire.Block, func()) {
-	srv, err := StartEmbedded("127.0.0.1:0")
+// discardSubscriber subscribes to subject over a raw NATS protocol
+// connection and reads everything into a fixed buffer: a real subscriber
+// (so the server routes every message as in use, through its cached-match
+// path) that allocates nothing per message, so that allocation counts,
+// which are process-wide, measure the pipeline alone.
+func discardSubscriber(t testing.TB, url, subject string) func() {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "nats://"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := fmt.Fprintf(conn, "CONNECT {\"verbose\":false,\"pedantic\":false}\r\nSUB %s 1\r\nPING\r\n", subject); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(conn)
+	for { // INFO first, then our PONG: the subscription is in place
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(line, "PONG") {
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, r) }()
+	return func() { conn.Close() }
+}
+
+// warmLoop builds a lockstep loop on an embedded server (in this process,
+// or in a child process with childNATS), with a subscriber to every subject
+// of the rig, and runs it past calibration, so that Process is on its
+// steady-state path.
+func warmLoop(t testing.TB, mutate func(*Config)) (*Loop, *acquire.Block, func()) {
+	return warmLoopOn(t, false, mutate)
+}
+
+func warmLoopOn(t testing.TB, childNATS bool, mutate func(*Config)) (*Loop, *acquire.Block, func()) {
+	var url string
+	var stopSrv func()
+	if childNATS {
+		url, stopSrv = childServer(t)
+	} else {
+		srv, err := StartEmbedded("127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		url, stopSrv = srv.URL(), srv.Shutdown
+	}
+	stopSub := discardSubscriber(t, url, "bciloop.test.>")
 	cfg := testConfig(t, 0)
-	cfg.NATS.URL = srv.URL()
+	cfg.NATS.URL = url
 	cfg.Decoder.Calibration = 4 * time.Second
 	if mutate != nil {
 		mutate(&cfg)
@@ -202,7 +247,7 @@ func warmLoop(t testing.TB, mutate func(*Config)) (*Loop, *acquire.Block, func()
 	if l.dec == nil {
 		t.Fatal("decoder not calibrated after warm-up")
 	}
-	return l, &b, func() { l.shutdown(); srv.Shutdown() }
+	return l, &b, func() { l.shutdown(); stopSub(); stopSrv() }
 }
 
 // TestProcessAllocs proves the hot path allocation-free after warm-up: one
@@ -212,7 +257,9 @@ func TestProcessAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector (sync.Pool drops items); run without -race")
 	}
-	l, b, done := warmLoop(t, func(c *Config) {
+	// The server runs in a child process: allocation counts are
+	// process-wide, and nats-server allocates in its own delivery path.
+	l, b, done := warmLoopOn(t, true, func(c *Config) {
 		c.Publish.Probe = true
 		c.Stimulate.Controller = "threshold"
 	})
@@ -235,25 +282,38 @@ func TestProcessAllocs(t *testing.T) {
 }
 
 // BenchmarkLoopIteration measures one loop iteration: a 1 ms sim block (96
-// units) through bin, decode (every 20th block completes a bin), command
-// encoding and publish to an in-process NATS server.
+// units) through bin, decode (every 20th block completes a bin), spikes,
+// bins and command encoding and publish to an in-process NATS server with a
+// subscriber, and (controller=threshold) control, Limit and stimulation.
+//
+// nats=inproc is the embedded server in this process, as `bciloop run`
+// uses it; its delivery path allocates (nats-server's processMsgResults
+// moves a 128-byte scratch array to the heap per delivered message), and
+// ReportAllocs counts process-wide. nats=child runs the same server in a
+// child process, so the figure is the pipeline's own.
 func BenchmarkLoopIteration(b *testing.B) {
-	for _, stim := range []string{"none", "threshold"} {
-		b.Run("controller="+stim, func(b *testing.B) {
-			l, blk, done := warmLoop(b, func(c *Config) { c.Stimulate.Controller = stim })
-			defer done()
-			ctx := context.Background()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				if err := l.src.Read(ctx, blk); err != nil {
-					b.Fatal(err)
-				}
-				if err := l.Process(blk); err != nil {
-					b.Fatal(err)
-				}
+	for _, child := range []bool{false, true} {
+		for _, stim := range []string{"none", "threshold"} {
+			name := "nats=inproc/controller=" + stim
+			if child {
+				name = "nats=child/controller=" + stim
 			}
-		})
+			b.Run(name, func(b *testing.B) {
+				l, blk, done := warmLoopOn(b, child, func(c *Config) { c.Stimulate.Controller = stim })
+				defer done()
+				ctx := context.Background()
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					if err := l.src.Read(ctx, blk); err != nil {
+						b.Fatal(err)
+					}
+					if err := l.Process(blk); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
 
