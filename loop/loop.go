@@ -61,7 +61,11 @@ type Loop struct {
 	subjCmd, subjSpikes, subjBins, subjProbe, subjStatus string
 	cmdEnc                                               *commandEncoder
 	probe                                                probeEncoder
-	wireBuf                                              []byte
+	// pending probe: published at sample probeAt, half a bin after its command
+	probeSeq  uint64
+	probeSize int
+	probeAt   int64
+	wireBuf   []byte
 
 	// per-iteration scratch, reused
 	bin     decode.Bin
@@ -372,6 +376,10 @@ func (l *Loop) Process(b *acquire.Block) error {
 	}
 	l.lastSeq, l.seen = b.Seq, true
 	l.simSamples.Store(b.End())
+	if l.probeSeq != 0 && b.End() >= l.probeAt {
+		l.publish(l.subjProbe, l.probe.encode(l.probeSeq, acquire.Now(), l.probeSize))
+		l.probeSeq = 0
+	}
 	if err := l.binner.Add(b); err != nil {
 		return fmt.Errorf("bin: %w", err)
 	}
@@ -418,7 +426,10 @@ func (l *Loop) decodeBin() error {
 		l.lat[StagePublish].Record(done - arrived)
 		l.e2e.Record(done - arrived)
 		if l.cfg.Publish.Probe {
-			l.publish(l.subjProbe, l.probe.encode(seq, acquire.Now(), len(msg)))
+			// The probe goes out on its own, half a bin later, so that it
+			// shares no flush with the command it is compared with.
+			l.probeSeq, l.probeSize = seq, len(msg)
+			l.probeAt = l.est.Sample + int64(l.frames/2)
 		}
 	}
 	if l.ctrl != nil && l.ctrl.Update(&l.pattern, &l.est) {

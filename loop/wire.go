@@ -87,10 +87,11 @@ func appendJSONFloat(b []byte, v float64) []byte {
 	return strconv.AppendFloat(b, v, 'g', 7, 64)
 }
 
-// Probe is the JSON message published on bciloop.<rig>.probe right after
-// each command when probing is on: same size as the command, stamped just
-// before its own publish, so a receiver measures the bare NATS hop in the
-// same run and the pipeline's share of the latency is a difference.
+// Probe is the JSON message published on bciloop.<rig>.probe half a bin
+// after each command when probing is on: same size as the command, stamped
+// just before its own publish, and sent on its own (no flush shared with the
+// command), so a receiver measures the bare NATS hop in the same run and
+// the pipeline's share of the latency is a difference.
 type Probe struct {
 	V      int    `json:"v"`
 	Probe  uint64 `json:"probe"`
