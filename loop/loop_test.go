@@ -71,22 +71,19 @@ func (c *cmdCollector) snapshot() []Command {
 	return append([]Command(nil), c.cmds...)
 }
 
-// TestLockstepEndToEnd is the foundation's acceptance test: 30 s of
-// simulated motor cortex (96 units) in lockstep, a 10 s calibration, every
-// command received in order with no gap by a NATS subscriber, and decoded
-// velocity R² ≥ 0.6 against ground truth.
-func TestLockstepEndToEnd(t *testing.T) {
+// runCollected runs cfg in lockstep against a fresh embedded server with a
+// command subscriber, and returns the summary and the commands received
+// (waiting until the subscriber has the summary's count).
+func runCollected(t *testing.T, cfg Config) (Summary, []Command) {
+	t.Helper()
 	srv, err := StartEmbedded("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown()
-	cfg := testConfig(t, 30*time.Second)
-	cfg.Decoder.Calibration = 10 * time.Second
 	cfg.NATS.URL = srv.URL()
 	col, nc := collect(t, srv.URL(), "bciloop.test.cmd")
 	defer nc.Close()
-
 	l, err := Build(cfg, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
@@ -95,23 +92,33 @@ func TestLockstepEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for uint64(len(col.snapshot())) < sum.Commands && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(col.bad) > 0 {
+		t.Fatalf("%d commands did not parse, first: %s", len(col.bad), col.bad[0])
+	}
+	return sum, col.snapshot()
+}
+
+// TestLockstepEndToEnd is the foundation's acceptance test: 30 s of
+// simulated motor cortex (96 units) in lockstep, a 10 s calibration, every
+// command received in order with no gap by a NATS subscriber, and decoded
+// velocity R² ≥ 0.6 against ground truth.
+func TestLockstepEndToEnd(t *testing.T) {
+	cfg := testConfig(t, 30*time.Second)
+	cfg.Decoder.Calibration = 10 * time.Second
+	sum, cmds := runCollected(t, cfg)
 	// 30 s at 1 kHz in 1 ms blocks; 20 ms bins; the first 10 s calibrate.
 	if sum.Blocks != 30000 || sum.Bins != 1500 || sum.CalibrationBins != 500 {
 		t.Fatalf("blocks %d bins %d calibration %d, want 30000, 1500, 500", sum.Blocks, sum.Bins, sum.CalibrationBins)
 	}
 	if sum.Commands != 1000 || sum.Dropped != 0 || sum.PublishErrors != 0 {
 		t.Fatalf("commands %d dropped %d publish errors %d, want 1000, 0, 0", sum.Commands, sum.Dropped, sum.PublishErrors)
-	}
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(col.snapshot()) < 1000 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	cmds := col.snapshot()
-	if len(col.bad) > 0 {
-		t.Fatalf("%d commands did not parse, first: %s", len(col.bad), col.bad[0])
 	}
 	if len(cmds) != 1000 {
 		t.Fatalf("subscriber received %d commands, want 1000", len(cmds))
@@ -135,32 +142,10 @@ func TestLockstepEndToEnd(t *testing.T) {
 
 // TestLockstepDeterministic: the same seed gives the same commands, bit for bit.
 func TestLockstepDeterministic(t *testing.T) {
-	run := func() []Command {
-		srv, err := StartEmbedded("127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer srv.Shutdown()
-		cfg := testConfig(t, 12*time.Second)
-		cfg.Decoder.Calibration = 10 * time.Second
-		cfg.NATS.URL = srv.URL()
-		col, nc := collect(t, srv.URL(), "bciloop.test.cmd")
-		defer nc.Close()
-		l, err := Build(cfg, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := l.Run(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		_ = nc.Flush()
-		deadline := time.Now().Add(5 * time.Second)
-		for len(col.snapshot()) < 100 && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		return col.snapshot()
-	}
-	a, b := run(), run()
+	cfg := testConfig(t, 12*time.Second)
+	cfg.Decoder.Calibration = 10 * time.Second
+	_, a := runCollected(t, cfg)
+	_, b := runCollected(t, cfg)
 	if len(a) != 100 || len(b) != 100 {
 		t.Fatalf("got %d and %d commands, want 100 each", len(a), len(b))
 	}
