@@ -26,6 +26,35 @@
 // costs d·n + d² per bin. Both decode one bin at a time without allocating,
 // and both reject a bin of the wrong shape without changing their state.
 //
+// # Population, point-process and baseline decoders
+//
+// Poisson (FitPoisson, NewPoisson) is the Bayesian population decoder of
+// Zhang et al. (1998) for independent Poisson units over a 1-D or 2-D grid
+// (a circular axis for directions) or over discrete classes, with tuning
+// curves from smoothed occupancy-normalised histograms or Poisson fits
+// (cosine, von Mises, Gaussian), a flat prior or a continuity prior (a
+// discrete Bayes filter with a Gaussian random-walk transition), computed in
+// the log domain with a rate floor; it reports the posterior mean or MAP and
+// the posterior spread. PPF is the point-process filter of Eden et al.
+// (2004) with log-linear intensities fitted by Newton–Raphson per unit.
+// PopVec (Georgopoulos et al. 1986) and Wiener (ridge regression on lagged
+// counts) are baselines. LDA (with Ledoit–Wolf 2004 shrinkage), GNB and
+// CSP + log-variance + LDA (Ramoser et al. 2000, Blankertz et al. 2008)
+// classify. Each has a config with Validate, a versioned JSON parameter file
+// where noted (bciloop.poisson, .ppf, .popvec, .wiener, .lda), runs the
+// decodetest kit, and decodes without allocating.
+//
+// # Features
+//
+// ButterLowpass, ButterHighpass, ButterBandpass (bilinear transform with
+// prewarping) and Notch design biquad cascades; IIR runs them causally over
+// frame-major blocks with per-channel state, FiltFilt forward–backward with
+// scipy's default odd edge padding. CommonAverage re-references, History
+// stacks lags and sliding sums of bins, BandPower is a causal band-power
+// envelope, Welch a Hann-window PSD, and Threshold detects −k·σ crossings
+// with the robust σ = median(|x|)/0.6745 of Quiroga et al. (2004),
+// optionally adaptive.
+//
 // # Evaluation
 //
 // R2 accumulates the coefficient of determination, correlation and RMSE per
