@@ -58,6 +58,13 @@ type DecoderConfig struct {
 	// (ridges, steady-state tolerance); state_names is taken from the
 	// source's ground truth when fitting by calibration.
 	Kalman decode.KalmanConfig `yaml:"kalman"`
+	// PPF, Poisson, PopVec and Wiener hold the options of those decoders
+	// (see package decode); their state names come from the ground truth.
+	// The Poisson decoder's grid defaults to vx, vy over ±3 RMS speeds.
+	PPF     decode.PPFConfig     `yaml:"ppf"`
+	Poisson decode.PoissonConfig `yaml:"poisson"`
+	PopVec  decode.PopVecConfig  `yaml:"popvec"`
+	Wiener  decode.WienerConfig  `yaml:"wiener"`
 }
 
 // PublishConfig chooses what goes to NATS under bciloop.<rig>.<stream>.
@@ -89,9 +96,13 @@ type RunConfig struct {
 // Components is the explicit component table: every type name a config may
 // use, per slot, with what it is.
 var Components = map[string]map[string]string{
-	"source.type":          {"sim": "the synthetic brain (real time or lockstep)"},
-	"source.preset":        {"motor-cortex": "cosine-tuned Poisson motor-cortex units on a Utah-like array (sim.MotorCortex)"},
-	"decoder.type":         {"kalman": "Kalman filter (Wu et al. 2006)", "kalman-ss": "steady-state Kalman filter"},
+	"source.type":   {"sim": "the synthetic brain (real time or lockstep)"},
+	"source.preset": {"motor-cortex": "cosine-tuned Poisson motor-cortex units on a Utah-like array (sim.MotorCortex)"},
+	"decoder.type": {
+		"kalman": "Kalman filter (Wu et al. 2006)", "kalman-ss": "steady-state Kalman filter",
+		"ppf": "point-process filter (Eden et al. 2004)", "poisson": "Poisson population decoder over a velocity grid (Zhang et al. 1998)",
+		"popvec": "population vector (Georgopoulos et al. 1986)", "wiener": "Wiener filter (linear regression on lagged counts)",
+	},
 	"decoder.fit":          {"calibrate": "fit from the first seconds of the run", "file": "load a parameter file"},
 	"stimulate.controller": {"none": "no stimulation", "threshold": "pattern when a decoded quantity crosses a threshold, with lockout"},
 	"stimulate.sink":       {"sim": "the synthetic brain's stimulation input"},
@@ -105,8 +116,9 @@ func DefaultConfig() Config {
 			Type: "sim", Preset: "motor-cortex", Block: time.Millisecond,
 			MotorCortexConfig: sim.DefaultMotorCortexConfig(),
 		},
-		Bin:     BinConfig{Width: 20 * time.Millisecond},
-		Decoder: DecoderConfig{Type: "kalman", Fit: "calibrate", Calibration: 5 * time.Second, Kalman: decode.DefaultKalmanConfig()},
+		Bin: BinConfig{Width: 20 * time.Millisecond},
+		Decoder: DecoderConfig{Type: "kalman", Fit: "calibrate", Calibration: 5 * time.Second, Kalman: decode.DefaultKalmanConfig(),
+			PPF: decode.DefaultPPFConfig(), Poisson: decode.DefaultPoissonConfig(), PopVec: decode.DefaultPopVecConfig(), Wiener: decode.DefaultWienerConfig()},
 		Publish: PublishConfig{Commands: true, Spikes: true, Bins: true, Status: true},
 		Stimulate: StimulateConfig{
 			Controller: "none",
@@ -181,7 +193,22 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	nest("decoder.kalman", c.Decoder.Kalman.Validate())
+	switch c.Decoder.Type {
+	case "kalman", "kalman-ss":
+		nest("decoder.kalman", c.Decoder.Kalman.Validate())
+	case "ppf":
+		nest("decoder.ppf", c.Decoder.PPF.Validate())
+	case "popvec":
+		nest("decoder.popvec", c.Decoder.PopVec.Validate())
+	case "wiener":
+		nest("decoder.wiener", c.Decoder.Wiener.Validate())
+	case "poisson":
+		pc := c.Decoder.Poisson
+		if len(pc.Axes) == 0 && len(pc.Classes) == 0 {
+			pc.Axes = defaultPoissonAxes(max(c.Source.SpeedRMS, 1))
+		}
+		nest("decoder.poisson", pc.Validate())
+	}
 	if oneOf("stimulate.controller", c.Stimulate.Controller) && c.Stimulate.Controller != "none" {
 		if oneOf("stimulate.sink", c.Stimulate.Sink) && c.Stimulate.Sink == "sim" && c.Source.Type != "sim" {
 			add("stimulate.sink", "sink sim needs source.type sim")

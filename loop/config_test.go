@@ -136,5 +136,5 @@ func ExampleParseConfig() {
 	// Output:
 	// rig.yaml: 2 problems
 	//   bin.widht (line 2): unknown key (did you mean "width"?)
-	//   decoder.type: unknown "lstm" (one of: kalman, kalman-ss)
+	//   decoder.type: unknown "lstm" (one of: kalman, kalman-ss, poisson, popvec, ppf, wiener)
 }

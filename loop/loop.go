@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -45,11 +46,13 @@ type Loop struct {
 	decName    string
 	stateNames []string
 	truthNames []string
-	velIdx     [2]int // indices of vx, vy in state and truth
+	velState   [2]int // indices of vx, vy in the decoder's state
+	velTruth   [2]int // indices of vx, vy in the source's ground truth
+	kind       decoderKind
+	fitCols    []int // truth columns the decoder is fitted on
 
 	calibBins int
-	calibX    [][]float64 // ground truth per calibration bin
-	calibZ    [][]float64 // counts per calibration bin
+	calib     []decode.Bin // calibration bins: counts and the fitted truth columns
 
 	ctrl  stimulate.Controller
 	limit *stimulate.Limit
@@ -133,37 +136,58 @@ func Build(cfg Config, log zerolog.Logger) (*Loop, error) {
 
 	// Decoder: loaded now, or fitted during the run.
 	l.decName = cfg.Decoder.Type
+	l.kind = decoderKinds[cfg.Decoder.Type]
+	if cfg.Decoder.Type == "poisson" && len(cfg.Decoder.Poisson.Axes) == 0 && len(cfg.Decoder.Poisson.Classes) == 0 {
+		l.cfg.Decoder.Poisson.Axes = defaultPoissonAxes(cfg.Source.SpeedRMS)
+	}
+	// The truth columns the decoder is fitted on.
+	l.fitCols = make([]int, 0, len(l.truthNames))
+	for i, n := range l.truthNames {
+		if !l.kind.velocityOnly || n == "vx" || n == "vy" {
+			l.fitCols = append(l.fitCols, i)
+		}
+	}
 	switch cfg.Decoder.Fit {
 	case "file":
-		p, err := decode.LoadKalmanParams(cfg.Decoder.Params)
+		p, err := loadDecoderParams(l.kind, cfg.Decoder.Params)
 		if err != nil {
 			return nil, fmt.Errorf("decoder.params: %w", err)
 		}
-		if p.Channels() != brain.Units() {
-			return nil, fmt.Errorf("decoder.params: %s fits %d channels but the source has %d", cfg.Decoder.Params, p.Channels(), brain.Units())
+		if n, ok := paramUnits(p); ok && n != brain.Units() {
+			return nil, fmt.Errorf("decoder.params: %s fits %d channels but the source has %d", cfg.Decoder.Params, n, brain.Units())
 		}
-		if l.dec, err = l.newDecoder(p); err != nil {
+		if l.dec, err = l.kind.build(&l.cfg.Decoder, p); err != nil {
 			return nil, fmt.Errorf("decoder: %w", err)
 		}
-		l.stateNames = p.StateNames
+		if sn, ok := l.dec.(decode.StateNamer); ok {
+			l.stateNames = sn.StateNames()
+		}
 	case "calibrate":
-		l.stateNames = l.truthNames
+		for _, c := range l.fitCols {
+			l.stateNames = append(l.stateNames, l.truthNames[c])
+		}
+		if cfg.Decoder.Type == "poisson" {
+			l.stateNames = l.stateNames[:0]
+			for _, a := range l.cfg.Decoder.Poisson.Axes {
+				l.stateNames = append(l.stateNames, a.Name)
+			}
+		}
 		l.calibBins = int(cfg.Decoder.Calibration.Seconds() * rate / float64(l.frames))
 		// Wu et al.'s Q (n×n, divisor T) is full rank only when T exceeds
 		// channels + states; fail now rather than after the calibration.
-		if need := brain.Units() + brain.TruthDims(); l.calibBins <= need && cfg.Decoder.Kalman.QRidge == 0 {
+		if need := brain.Units() + len(l.fitCols); strings.HasPrefix(cfg.Decoder.Type, "kalman") && l.calibBins <= need && cfg.Decoder.Kalman.QRidge == 0 {
 			return nil, fmt.Errorf("decoder.calibration: %v gives %d bins of %v; fitting %d channels and %d states needs more than %d (or set decoder.kalman.q_ridge)",
-				cfg.Decoder.Calibration, l.calibBins, cfg.Bin.Width, brain.Units(), brain.TruthDims(), need)
+				cfg.Decoder.Calibration, l.calibBins, cfg.Bin.Width, brain.Units(), len(l.fitCols), need)
 		}
-		l.calibX = make([][]float64, 0, l.calibBins)
-		l.calibZ = make([][]float64, 0, l.calibBins)
+		l.calib = make([]decode.Bin, 0, l.calibBins)
 	}
-	l.velIdx = [2]int{index(l.stateNames, "vx"), index(l.stateNames, "vy")}
-	if l.velIdx[0] < 0 || l.velIdx[1] < 0 {
+	l.velState = [2]int{index(l.stateNames, "vx"), index(l.stateNames, "vy")}
+	l.velTruth = [2]int{index(l.truthNames, "vx"), index(l.truthNames, "vy")}
+	if l.velState[0] < 0 || l.velState[1] < 0 {
 		return nil, fmt.Errorf("decoder: state %v has no vx and vy to evaluate and command", l.stateNames)
 	}
-	if index(l.truthNames, "vx") != l.velIdx[0] || index(l.truthNames, "vy") != l.velIdx[1] {
-		return nil, fmt.Errorf("decoder: state %v does not match the source's ground truth %v", l.stateNames, l.truthNames)
+	if l.velTruth[0] < 0 || l.velTruth[1] < 0 {
+		return nil, fmt.Errorf("source: ground truth %v has no vx and vy", l.truthNames)
 	}
 	l.r2 = decode.NewR2(2)
 
@@ -194,13 +218,6 @@ func Build(cfg Config, log zerolog.Logger) (*Loop, error) {
 	l.wireBuf = make([]byte, 0, acquire.WireHeaderSize+4096*12)
 	l.pattern.Pulses = make([]stimulate.Pulse, 0, 8)
 	return l, nil
-}
-
-// newDecoder builds the configured decoder type from fitted parameters.
-func (l *Loop) newDecoder(p *decode.KalmanParams) (decode.Decoder, error) {
-	kc := l.cfg.Decoder.Kalman
-	kc.SteadyState = l.cfg.Decoder.Type == "kalman-ss"
-	return decode.NewKalmanDecoder(p, kc)
 }
 
 func index(names []string, n string) int {
@@ -413,8 +430,8 @@ func (l *Loop) decodeBin() error {
 	arrived := l.est.Arrived
 	l.lat[StageDecode].Record(acquire.Now() - arrived)
 	if len(l.bin.Truth) > 0 {
-		l.velPred = [2]float64{l.est.State[l.velIdx[0]], l.est.State[l.velIdx[1]]}
-		l.velTrue = [2]float64{l.bin.Truth[l.velIdx[0]], l.bin.Truth[l.velIdx[1]]}
+		l.velPred = [2]float64{l.est.State[l.velState[0]], l.est.State[l.velState[1]]}
+		l.velTrue = [2]float64{l.bin.Truth[l.velTruth[0]], l.bin.Truth[l.velTruth[1]]}
 		l.r2.Add(l.velPred[:], l.velTrue[:])
 	}
 	if l.cfg.Publish.Commands {
@@ -448,37 +465,40 @@ func (l *Loop) publish(subj string, data []byte) {
 	}
 }
 
-// calibrate collects the bin for calibration and fits the decoder once
-// enough bins are in. Fitting allocates, once.
+// calibrate collects the bin for calibration (its counts and the fitted
+// truth columns) and fits the decoder once enough bins are in. Fitting
+// allocates, once.
 func (l *Loop) calibrate() error {
 	if len(l.bin.Truth) == 0 {
 		return errors.New("decoder: fit: calibrate needs ground truth from the source, and this source has none")
 	}
-	l.calibX = append(l.calibX, append([]float64(nil), l.bin.Truth...))
-	l.calibZ = append(l.calibZ, append([]float64(nil), l.bin.Counts...))
-	if len(l.calibX) < l.calibBins {
+	b := l.bin
+	b.Counts = append([]float64(nil), l.bin.Counts...)
+	b.Truth = make([]float64, len(l.fitCols))
+	for i, c := range l.fitCols {
+		b.Truth[i] = l.bin.Truth[c]
+	}
+	l.calib = append(l.calib, b)
+	if len(l.calib) < l.calibBins {
 		return nil
 	}
 	t0 := time.Now()
-	kc := l.cfg.Decoder.Kalman
-	kc.StateNames = l.truthNames
-	p, err := decode.FitKalman(l.calibX, l.calibZ, kc)
+	p, err := l.kind.fit(&l.cfg.Decoder, l.calib, l.stateNames)
 	if err != nil {
-		return fmt.Errorf("decoder: fitting on %d calibration bins: %w", len(l.calibX), err)
+		return fmt.Errorf("decoder: fitting %s on %d calibration bins: %w", l.decName, len(l.calib), err)
 	}
-	p.BinWidth, p.Rate = l.frames, l.brain.Rate()
-	dec, err := l.newDecoder(p)
+	dec, err := l.kind.build(&l.cfg.Decoder, p)
 	if err != nil {
 		return fmt.Errorf("decoder: %w", err)
 	}
 	if l.cfg.Decoder.Save != "" {
-		if err := decode.SaveKalmanParams(l.cfg.Decoder.Save, p); err != nil {
+		if err := decode.WriteFileAtomic(l.cfg.Decoder.Save, func(w io.Writer) error { return l.kind.write(w, p) }); err != nil {
 			return fmt.Errorf("decoder.save: %w", err)
 		}
 	}
 	l.dec = dec
-	l.calibX, l.calibZ = nil, nil
-	l.log.Info().Int("bins", l.calibBins).Dur("fit", time.Since(t0)).Msg("decoder calibrated")
+	l.calib = nil
+	l.log.Info().Str("decoder", l.decName).Int("bins", l.calibBins).Dur("fit", time.Since(t0)).Msg("decoder calibrated")
 	return nil
 }
 
