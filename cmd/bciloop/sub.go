@@ -168,6 +168,13 @@ func describe(data []byte, blk *acquire.Block, bin *decode.Bin) (line string, se
 			}
 			b.WriteString("]}")
 			return b.String(), blk.Seq + 1, blk.Arrived, 0, nil
+		case acquire.WireRaw:
+			if err := acquire.DecodeRawMessage(blk, data); err != nil {
+				return "", 0, 0, 0, err
+			}
+			samples, _ := json.Marshal(blk.Data)
+			return fmt.Sprintf(`{"type":"raw","seq":%d,"start":%d,"frames":%d,"channels":%d,"rate":%g,"arrived_ns":%d,"data_uv":%s}`,
+				blk.Seq, blk.Start, blk.Frames, blk.Channels, blk.Rate, blk.Arrived, samples), blk.Seq + 1, blk.Arrived, 0, nil
 		case acquire.WireBins:
 			if err := loop.DecodeBinsMessage(bin, data); err != nil {
 				return "", 0, 0, 0, err

@@ -16,6 +16,7 @@ func TestDescribe(t *testing.T) {
 	spikes := acquire.AppendSpikesMessage(nil, &acquire.Block{Seq: 4, Start: 40, Frames: 10, Rate: 1000, Channels: 3, Arrived: 99,
 		Spikes: []acquire.Spike{{Sample: 41, Channel: 2}}})
 	bins := loop.AppendBinsMessage(nil, &decode.Bin{Seq: 7, Start: 140, Width: 20, Rate: 1000, Counts: []float64{1, 0, 3}, Arrived: 77})
+	raw := acquire.AppendRawMessage(nil, &acquire.Block{Seq: 2, Start: 8, Frames: 2, Rate: 250, Channels: 2, Arrived: 5, Data: []float32{1, 2, 3, 4}})
 	cases := []struct {
 		name    string
 		msg     []byte
@@ -26,6 +27,7 @@ func TestDescribe(t *testing.T) {
 		wantErr string
 	}{
 		{"spikes", spikes, 5, 99, 0, `"spikes":[[41,2,0]]`, ""},
+		{"raw", raw, 3, 5, 0, `"data_uv":[1,2,3,4]`, ""},
 		{"bins", bins, 8, 77, 0, `"counts":[1,0,3]`, ""},
 		{"command", []byte(`{"v":1,"seq":3,"arrived_ns":10,"sent_ns":12,"state":{}}`), 3, 10, 12, `"seq":3`, ""},
 		{"probe", []byte(`{"v":1,"probe":9,"sent_ns":15,"pad":""}`), 9, 15, 15, `"probe":9`, ""},
