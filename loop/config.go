@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/bciloop/bciloop/acquire"
 	"github.com/bciloop/bciloop/decode"
 	"github.com/bciloop/bciloop/sim"
 	"github.com/bciloop/bciloop/stimulate"
@@ -91,6 +92,18 @@ type RunConfig struct {
 	Lockstep bool          `yaml:"lockstep"`        // sim as fast as possible, deterministic
 	Queue    int           `yaml:"queue"`           // blocks in the real-time pool; the oldest is dropped when full
 	Status   time.Duration `yaml:"status_interval"` // status line interval
+
+	// Record, when Record.Path is set, records every block, command and
+	// stimulation pattern of the run to that file in the bciloop recording
+	// format (acquire.CreateRecording; an existing file is never
+	// overwritten).
+	Record RecordConfig `yaml:"record"`
+}
+
+// RecordConfig is recording from run: the file and the recorder's options.
+type RecordConfig struct {
+	Path                   string `yaml:"path"`
+	acquire.RecorderConfig `yaml:",inline"`
 }
 
 // Components is the explicit component table: every type name a config may
@@ -127,7 +140,7 @@ func DefaultConfig() Config {
 			Sink:       "sim",
 		},
 		NATS: DefaultNATSConfig(),
-		Run:  RunConfig{Queue: 16, Status: time.Second},
+		Run:  RunConfig{Queue: 16, Status: time.Second, Record: RecordConfig{RecorderConfig: acquire.DefaultRecorderConfig()}},
 	}
 }
 
@@ -227,6 +240,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Run.Status <= 0 {
 		add("run.status_interval", "must be > 0")
+	}
+	if c.Run.Record.Path != "" {
+		nest("run.record", c.Run.Record.RecorderConfig.Validate())
+		if _, err := os.Stat(c.Run.Record.Path); err == nil {
+			add("run.record.path", "%s exists; a recording never overwrites a file", c.Run.Record.Path)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package loop
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +58,11 @@ type Loop struct {
 	ctrl  stimulate.Controller
 	limit *stimulate.Limit
 
+	// recording from run (nil when run.record.path is empty)
+	rec     *acquire.Recorder
+	stimEv  acquire.StimEvent
+	recErrs atomic.Uint64
+
 	// NATS
 	srv                                                  *EmbeddedServer
 	nc                                                   *nats.Conn
@@ -89,6 +95,34 @@ type Loop struct {
 	simSamples                                         atomic.Int64
 }
 
+// BuildSource builds the source cfg names (today the synthetic brain, as an
+// *acquire.SimSource paced in real time unless cfg.Run.Lockstep).
+// onApplied, when not nil, is called with the arrival stamp of each
+// stimulus and the time it was applied in the brain. Build uses it; so do
+// commands that read a config's source without the rest of the loop
+// (bciloop record).
+func BuildSource(cfg Config, onApplied func(arrived, applied int64)) (acquire.Source, error) {
+	if cfg.Source.Type != "sim" {
+		return nil, fmt.Errorf("source.type: cannot build %q sources", cfg.Source.Type)
+	}
+	mc := cfg.Source.MotorCortexConfig
+	mc.Clock = acquire.Now
+	mc.OnApplied = onApplied
+	brain, err := sim.NewMotorCortex(mc)
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	frames := int(math.Round(cfg.Source.Block.Seconds() * brain.Rate()))
+	if frames < 1 {
+		return nil, fmt.Errorf("source.block: %v is shorter than one frame at %g Hz", cfg.Source.Block, brain.Rate())
+	}
+	src, err := acquire.NewSimSource(brain, acquire.SimSourceConfig{BlockFrames: frames, Realtime: !cfg.Run.Lockstep})
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	return src, nil
+}
+
 // Build validates cfg and builds the loop. It opens nothing slow (no network,
 // no device); a parameter file named by the config is read.
 func Build(cfg Config, log zerolog.Logger) (*Loop, error) {
@@ -100,28 +134,18 @@ func Build(cfg Config, log zerolog.Logger) (*Loop, error) {
 		e2e: NewLatency(),
 	}
 	// Source: the synthetic brain.
-	mc := cfg.Source.MotorCortexConfig
 	stimLat := l.lat[StageStim]
-	mc.Clock = acquire.Now
-	mc.OnApplied = func(arrived, applied int64) {
+	src, err := BuildSource(cfg, func(arrived, applied int64) {
 		if arrived > 0 {
 			stimLat.Record(applied - arrived)
 		}
-	}
-	brain, err := sim.NewMotorCortex(mc)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("source: %w", err)
+		return nil, err
 	}
+	brain := src.(*acquire.SimSource).Brain()
 	l.brain = brain
 	rate := brain.Rate()
-	blockFrames := int(math.Round(cfg.Source.Block.Seconds() * rate))
-	if blockFrames < 1 {
-		return nil, fmt.Errorf("source.block: %v is shorter than one frame at %g Hz", cfg.Source.Block, rate)
-	}
-	src, err := acquire.NewSimSource(brain, acquire.SimSourceConfig{BlockFrames: blockFrames, Realtime: !cfg.Run.Lockstep})
-	if err != nil {
-		return nil, fmt.Errorf("source: %w", err)
-	}
 	l.src = src
 	l.truthNames = brain.TruthNames()
 
@@ -268,6 +292,10 @@ func (l *Loop) Run(ctx context.Context) (Summary, error) {
 	if err := l.Connect(); err != nil {
 		return l.Summary(0), err
 	}
+	if err := l.startRecording(); err != nil {
+		l.shutdown()
+		return l.Summary(0), err
+	}
 	start := time.Now()
 	runErr := l.run(ctx)
 	wall := time.Since(start)
@@ -400,6 +428,9 @@ func (l *Loop) Process(b *acquire.Block) error {
 	if err := l.binner.Add(b); err != nil {
 		return fmt.Errorf("bin: %w", err)
 	}
+	if l.rec != nil {
+		l.record(l.rec.AppendBlock(b))
+	}
 	if l.cfg.Publish.Spikes {
 		l.wireBuf = acquire.AppendSpikesMessage(l.wireBuf[:0], b)
 		l.publish(l.subjSpikes, l.wireBuf)
@@ -440,6 +471,9 @@ func (l *Loop) decodeBin() error {
 		msg := l.cmdEnc.encode(seq, &l.est, sent)
 		l.publish(l.subjCmd, msg)
 		done := acquire.Now()
+		if l.rec != nil {
+			l.record(l.rec.AppendCommand(msg))
+		}
 		l.lat[StagePublish].Record(done - arrived)
 		l.e2e.Record(done - arrived)
 		if l.cfg.Publish.Probe {
@@ -450,8 +484,23 @@ func (l *Loop) decodeBin() error {
 		}
 	}
 	if l.ctrl != nil && l.ctrl.Update(&l.pattern, &l.est) {
-		if err := l.limit.Stimulate(context.Background(), &l.pattern); err != nil && !errors.Is(err, stimulate.ErrRefused) {
+		clipped := l.limit.Stats().Clipped
+		err := l.limit.Stimulate(context.Background(), &l.pattern)
+		refused := errors.Is(err, stimulate.ErrRefused)
+		if err != nil && !refused {
 			l.stimErrs.Add(1)
+		}
+		if l.rec != nil {
+			outcome := acquire.StimDelivered
+			switch {
+			case err != nil && !refused:
+				outcome = acquire.StimFailed
+			case refused:
+				outcome = acquire.StimRefused
+			case l.limit.Stats().Clipped != clipped:
+				outcome = acquire.StimClipped
+			}
+			l.recordStim(outcome)
 		}
 	}
 	return nil
@@ -502,7 +551,49 @@ func (l *Loop) calibrate() error {
 	return nil
 }
 
-// shutdown zeroes the stimulator, then flushes and closes NATS.
+// startRecording creates the run.record file (when configured); Run calls
+// it after connecting.
+func (l *Loop) startRecording() error {
+	rc := l.cfg.Run.Record
+	if rc.Path == "" || l.rec != nil {
+		return nil
+	}
+	meta, err := json.Marshal(map[string]any{"format": "bciloop recording", "version": acquire.RecordingVersion,
+		"created": time.Now().UTC().Format(time.RFC3339Nano), "rig": l.cfg.Rig, "source": l.cfg.Source.Type,
+		"decoder": l.decName, "state": l.stateNames, "truth": l.truthNames, "lockstep": l.cfg.Run.Lockstep})
+	if err != nil {
+		return err
+	}
+	if l.rec, err = acquire.CreateRecording(rc.Path, meta, rc.RecorderConfig); err != nil {
+		return fmt.Errorf("run.record: %w", err)
+	}
+	l.stimEv.Pulses = make([]acquire.StimPulse, 0, 8)
+	return nil
+}
+
+// record counts a recorder error (the recorder falling behind the disk, or
+// a failed write): the loop goes on, the loss is reported, never silent.
+func (l *Loop) record(err error) {
+	if err != nil && l.recErrs.Add(1) == 1 {
+		l.log.Warn().Err(err).Msg("recording: append failed (counted; further failures are only counted)")
+	}
+}
+
+// recordStim records the pattern the controller asked for, with what the
+// safety Limit made of it.
+func (l *Loop) recordStim(outcome acquire.StimOutcome) {
+	ev := &l.stimEv
+	ev.Seq, ev.Sample, ev.Arrived, ev.Outcome = l.pattern.Seq, l.pattern.Sample, l.pattern.Arrived, outcome
+	ev.Pulses = ev.Pulses[:0]
+	for _, p := range l.pattern.Pulses {
+		ev.Pulses = append(ev.Pulses, acquire.StimPulse{Electrode: int32(p.Electrode), Count: int32(p.Count),
+			AmplitudeUA: p.AmplitudeUA, PhaseUS: p.PhaseUS, GapUS: p.GapUS, FreqHz: p.FreqHz})
+	}
+	l.record(l.rec.AppendStim(ev))
+}
+
+// shutdown zeroes the stimulator, then flushes and closes NATS and the
+// recording.
 func (l *Loop) shutdown() {
 	if l.limit != nil {
 		if err := l.limit.Close(); err != nil {
@@ -518,5 +609,10 @@ func (l *Loop) shutdown() {
 	}
 	if l.srv != nil {
 		l.srv.Shutdown()
+	}
+	if l.rec != nil {
+		if err := l.rec.Close(); err != nil {
+			l.record(err)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -220,6 +221,9 @@ func warmLoopOn(t testing.TB, childNATS bool, mutate func(*Config)) (*Loop, *acq
 	if err := l.Connect(); err != nil {
 		t.Fatal(err)
 	}
+	if err := l.startRecording(); err != nil {
+		t.Fatal(err)
+	}
 	var b acquire.Block
 	for i := 0; i < 5000; i++ { // 4 s calibration + 1 s of decoding
 		if err := l.src.Read(context.Background(), &b); err != nil {
@@ -245,6 +249,7 @@ func TestProcessAllocs(t *testing.T) {
 	// The server runs in a child process: allocation counts are
 	// process-wide, and nats-server allocates in its own delivery path.
 	l, b, done := warmLoopOn(t, true, func(c *Config) {
+		c.Run.Record.Path = filepath.Join(t.TempDir(), "allocs.bcl")
 		c.Publish.Probe = true
 		c.Stimulate.Controller = "threshold"
 	})

@@ -31,6 +31,8 @@ type Summary struct {
 	StimRefused     uint64               `json:"stim_refused"`
 	StimClipped     uint64               `json:"stim_clipped"`
 	StimErrors      uint64               `json:"stim_errors"`
+	RecordPath      string               `json:"record_path,omitempty"`   // run.record.path
+	RecordErrors    uint64               `json:"record_errors,omitempty"` // appends or writes that failed (counted, never silent)
 	Error           string               `json:"error,omitempty"`
 }
 
@@ -43,9 +45,11 @@ func (l *Loop) Summary(wall time.Duration) Summary {
 		Blocks:      l.blocks.Load(), Dropped: l.dropped.Load(), SeqGaps: l.seqGaps.Load(), Bins: l.bins.Load(),
 		CalibrationBins: l.calibBins,
 		Commands:        l.commands.Load(), PublishErrors: l.pubErrs.Load(),
-		Latency:    l.e2e.Quantiles(),
-		Stages:     map[string]Quantiles{},
-		StimErrors: l.stimErrs.Load(),
+		Latency:      l.e2e.Quantiles(),
+		Stages:       map[string]Quantiles{},
+		StimErrors:   l.stimErrs.Load(),
+		RecordPath:   l.cfg.Run.Record.Path,
+		RecordErrors: l.recErrs.Load(),
 	}
 	if l.cfg.Run.Lockstep {
 		s.Mode = "lockstep"

@@ -15,7 +15,6 @@ import (
 
 	"github.com/bciloop/bciloop/acquire"
 	"github.com/bciloop/bciloop/loop"
-	"github.com/bciloop/bciloop/sim"
 )
 
 func init() {
@@ -85,7 +84,7 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			cfg.Run.Lockstep = *lockstep
 		}
 	})
-	src, err := buildRecordSource(cfg)
+	src, err := loop.BuildSource(cfg, nil)
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("%s: %w", pos[0], err)}
 	}
@@ -155,26 +154,6 @@ func recordBlocks(ctx context.Context, src acquire.Source, rec *acquire.Recorder
 			return sum, nil
 		}
 	}
-}
-
-// buildRecordSource builds the source a loop config names, as loop.Build
-// does for its own use (loop keeps its source private).
-func buildRecordSource(cfg loop.Config) (acquire.Source, error) {
-	switch cfg.Source.Type {
-	case "sim":
-		mc := cfg.Source.MotorCortexConfig
-		mc.Clock = acquire.Now
-		brain, err := sim.NewMotorCortex(mc)
-		if err != nil {
-			return nil, fmt.Errorf("source: %w", err)
-		}
-		frames := int(math.Round(cfg.Source.Block.Seconds() * brain.Rate()))
-		if frames < 1 {
-			return nil, fmt.Errorf("source.block: %v is shorter than one frame at %g Hz", cfg.Source.Block, brain.Rate())
-		}
-		return acquire.NewSimSource(brain, acquire.SimSourceConfig{BlockFrames: frames, Realtime: !cfg.Run.Lockstep})
-	}
-	return nil, fmt.Errorf("source.type: record cannot build %q sources", cfg.Source.Type)
 }
 
 // recordMeta returns the meta chunk: a replayed recording's own (so that
