@@ -25,6 +25,7 @@ import (
 type Config struct {
 	Rig       string          `yaml:"rig"`
 	Source    SourceConfig    `yaml:"source"`
+	Stages    []StageConfig   `yaml:"stages"`
 	Bin       BinConfig       `yaml:"bin"`
 	Decoder   DecoderConfig   `yaml:"decoder"`
 	Publish   PublishConfig   `yaml:"publish"`
@@ -38,8 +39,18 @@ type Config struct {
 type SourceConfig struct {
 	Type                  string        `yaml:"type"`   // see Components
 	Preset                string        `yaml:"preset"` // sim preset, see Components
-	Block                 time.Duration `yaml:"block"`  // duration of one block
+	Block                 time.Duration `yaml:"block"`  // duration of one block (sim)
 	sim.MotorCortexConfig `yaml:",inline"`
+
+	// Path is the file a replay source reads: an EDF+/BDF file, an OpenBCI
+	// GUI CSV or a bciloop recording (detected by content).
+	Path string `yaml:"path"`
+	// Replay holds the replay options (block_frames, restamp, signals); a
+	// replay runs in real time unless run.lockstep.
+	Replay acquire.ReplayConfig `yaml:"replay"`
+	// Serial holds the board options (port, protocol, baud, …) of a serial
+	// source (package acquire, SerialConfig).
+	Serial acquire.SerialConfig `yaml:"serial"`
 }
 
 // BinConfig sets the spike-count bins fed to the decoder.
@@ -109,12 +120,14 @@ type RecordConfig struct {
 // Components is the explicit component table: every type name a config may
 // use, per slot, with what it is.
 var Components = map[string]map[string]string{
-	"source.type":   {"sim": "the synthetic brain (real time or lockstep)"},
+	"source.type": {"sim": "the synthetic brain (real time or lockstep)", "replay": "a file: EDF+/BDF, OpenBCI GUI CSV or bciloop recording",
+		"serial": "an acquisition board on a serial port (Cyton, Cyton+Daisy, ModularEEG, ThinkGear, SpikerBox)"},
 	"source.preset": {"motor-cortex": "cosine-tuned Poisson motor-cortex units on a Utah-like array (sim.MotorCortex)"},
 	"decoder.type": {
 		"kalman": "Kalman filter (Wu et al. 2006)", "kalman-ss": "steady-state Kalman filter",
 		"ppf": "point-process filter (Eden et al. 2004)", "poisson": "Poisson population decoder over a velocity grid (Zhang et al. 1998)",
 		"popvec": "population vector (Georgopoulos et al. 1986)", "wiener": "Wiener filter (linear regression on lagged counts)",
+		"none": "no decoder: acquire, preprocess, bin and publish the streams only",
 	},
 	"decoder.fit":          {"calibrate": "fit from the first seconds of the run", "file": "load a parameter file"},
 	"stimulate.controller": {"none": "no stimulation", "threshold": "pattern when a decoded quantity crosses a threshold, with lockout"},
@@ -128,6 +141,8 @@ func DefaultConfig() Config {
 		Source: SourceConfig{
 			Type: "sim", Preset: "motor-cortex", Block: time.Millisecond,
 			MotorCortexConfig: sim.DefaultMotorCortexConfig(),
+			Replay:            acquire.DefaultReplayConfig(),
+			Serial:            acquire.DefaultSerialConfig(),
 		},
 		Bin: BinConfig{Width: 20 * time.Millisecond},
 		Decoder: DecoderConfig{Type: "kalman", Fit: "calibrate", Calibration: 5 * time.Second, Kalman: decode.DefaultKalmanConfig(),
@@ -173,15 +188,30 @@ func (c *Config) Validate() error {
 	if !rigName.MatchString(c.Rig) {
 		add("rig", "%q must be letters, digits, '-' or '_' (it is a NATS subject token)", c.Rig)
 	}
-	if oneOf("source.type", c.Source.Type) && c.Source.Type == "sim" {
-		oneOf("source.preset", c.Source.Preset)
-		nest("source", c.Source.MotorCortexConfig.Validate())
+	if oneOf("source.type", c.Source.Type) {
+		switch c.Source.Type {
+		case "sim":
+			oneOf("source.preset", c.Source.Preset)
+			nest("source", c.Source.MotorCortexConfig.Validate())
+		case "replay":
+			if c.Source.Path == "" {
+				add("source.path", "required with type replay")
+			} else if _, err := os.Stat(c.Source.Path); err != nil {
+				add("source.path", "%v", err)
+			}
+			nest("source.replay", c.Source.Replay.Validate())
+		case "serial":
+			nest("source.serial", c.Source.Serial.Validate())
+		}
+	}
+	for i := range c.Stages {
+		nest(fmt.Sprintf("stages[%d]", i), c.Stages[i].validate(0))
 	}
 	if c.Source.Block <= 0 {
 		add("source.block", "must be > 0")
 	}
 	frame := time.Duration(0)
-	if c.Source.RateHz > 0 {
+	if c.Source.Type == "sim" && c.Source.RateHz > 0 {
 		frame = time.Duration(float64(time.Second) / c.Source.RateHz)
 	}
 	if c.Bin.Width <= 0 {
@@ -190,7 +220,7 @@ func (c *Config) Validate() error {
 		add("bin.width", "%v is shorter than one frame (%v at %g Hz)", c.Bin.Width, frame, c.Source.RateHz)
 	}
 	oneOf("decoder.type", c.Decoder.Type)
-	if oneOf("decoder.fit", c.Decoder.Fit) {
+	if oneOf("decoder.fit", c.Decoder.Fit) && c.Decoder.Type != "none" {
 		switch c.Decoder.Fit {
 		case "calibrate":
 			if c.Decoder.Calibration <= 0 {
@@ -223,6 +253,9 @@ func (c *Config) Validate() error {
 		nest("decoder.poisson", pc.Validate())
 	}
 	if oneOf("stimulate.controller", c.Stimulate.Controller) && c.Stimulate.Controller != "none" {
+		if c.Decoder.Type == "none" {
+			add("stimulate.controller", "%s needs a decoder (decoder.type is none)", c.Stimulate.Controller)
+		}
 		if oneOf("stimulate.sink", c.Stimulate.Sink) && c.Stimulate.Sink == "sim" && c.Source.Type != "sim" {
 			add("stimulate.sink", "sink sim needs source.type sim")
 		}

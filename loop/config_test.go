@@ -81,7 +81,12 @@ func TestParseConfigProblems(t *testing.T) {
 		{"not yaml", "rig: [", "not valid YAML"},
 		{"top-level unknown", "rgi: x", `rgi (line 1): unknown key (did you mean "rig"?)`},
 		{"bad rig", "rig: a.b", "rig: \"a.b\" must be"},
-		{"unknown source type", "source: {type: serial}", `source.type: unknown "serial" (one of: sim)`},
+		{"unknown source type", "source: {type: usb}", `source.type: unknown "usb" (one of: replay, serial, sim)`},
+		{"replay without path", "source: {type: replay}", "source.path: required with type replay"},
+		{"serial without port", "source: {type: serial}", "source.serial.port"},
+		{"bad stage", "stages: [{type: bandpass, order: 4, low_hz: 30, high_hz: 7}]", "stages[0].high_hz: must be above low_hz"},
+		{"unknown stage", "stages: [{type: wavelet}]", `stages[0].type: unknown "wavelet"`},
+		{"stim without decoder", "decoder: {type: none}\nstimulate: {controller: threshold}", "stimulate.controller: threshold needs a decoder"},
 		{"unknown decoder", "decoder: {type: lstm}", `decoder.type: unknown "lstm"`},
 		{"file without params", "decoder: {fit: file}", "decoder.params: required with fit: file"},
 		{"missing params file", "decoder: {fit: file, params: /nonexistent/p.json}", "decoder.params: stat /nonexistent/p.json"},
@@ -136,5 +141,5 @@ func ExampleParseConfig() {
 	// Output:
 	// rig.yaml: 2 problems
 	//   bin.widht (line 2): unknown key (did you mean "width"?)
-	//   decoder.type: unknown "lstm" (one of: kalman, kalman-ss, poisson, popvec, ppf, wiener)
+	//   decoder.type: unknown "lstm" (one of: kalman, kalman-ss, none, poisson, popvec, ppf, wiener)
 }

@@ -38,10 +38,14 @@ type Loop struct {
 	cfg Config
 	log zerolog.Logger
 
-	brain  *sim.MotorCortex
-	src    acquire.Source
-	binner *decode.SpikeBinner
-	frames int // frames per bin
+	brain    *sim.MotorCortex // the synthetic brain, when the source is one
+	src      acquire.Source
+	channels int
+	rate     float64
+	stages   []stage
+	evaluate bool // decoded vs true velocity
+	binner   *decode.SpikeBinner
+	frames   int // frames per bin
 
 	dec        decode.Decoder
 	decName    string
@@ -90,6 +94,7 @@ type Loop struct {
 	lastSeq                                            uint64
 	seen                                               bool
 	seqGaps                                            atomic.Uint64
+	events                                             atomic.Uint64 // spikes and threshold crossings binned
 	lat                                                map[string]*Latency
 	e2e                                                *Latency // arrival → publish
 	simSamples                                         atomic.Int64
@@ -102,7 +107,25 @@ type Loop struct {
 // commands that read a config's source without the rest of the loop
 // (bciloop record).
 func BuildSource(cfg Config, onApplied func(arrived, applied int64)) (acquire.Source, error) {
-	if cfg.Source.Type != "sim" {
+	switch cfg.Source.Type {
+	case "replay":
+		rc := cfg.Source.Replay
+		rc.Realtime = !cfg.Run.Lockstep
+		r, err := acquire.OpenReplay(cfg.Source.Path, rc)
+		if err != nil {
+			return nil, fmt.Errorf("source.path: %w", err)
+		}
+		return r, nil
+	case "serial":
+		ctx, cancel := context.WithTimeout(context.Background(), 2*cfg.Source.Serial.HandshakeTimeout+5*time.Second)
+		defer cancel()
+		s, err := acquire.OpenSerial(ctx, cfg.Source.Serial)
+		if err != nil {
+			return nil, fmt.Errorf("source.serial: %w", err)
+		}
+		return s, nil
+	case "sim":
+	default:
 		return nil, fmt.Errorf("source.type: cannot build %q sources", cfg.Source.Type)
 	}
 	mc := cfg.Source.MotorCortexConfig
@@ -123,9 +146,71 @@ func BuildSource(cfg Config, onApplied func(arrived, applied int64)) (acquire.So
 	return src, nil
 }
 
+// shapeOf returns the channel count, rate and ground-truth names of a built
+// source. The synthetic brain and a serial board know theirs; a replay's
+// come from its first block (read now and handed out again by the returned
+// source) and its metadata.
+func shapeOf(src acquire.Source) (acquire.Source, int, float64, []string, error) {
+	switch s := src.(type) {
+	case *acquire.SimSource:
+		b := s.Brain()
+		return src, b.Units(), b.Rate(), b.TruthNames(), nil
+	case *acquire.SerialSource:
+		return src, s.Channels(), s.Rate(), nil, nil
+	case *acquire.Replay:
+		p := &peeked{Replay: s}
+		if err := s.Read(context.Background(), &p.first); err != nil {
+			return nil, 0, 0, nil, fmt.Errorf("source.path: reading the first block: %w", err)
+		}
+		p.have = true
+		return p, p.first.Channels, p.first.Rate, truthNames(s.Meta(), p.first.TruthDims), nil
+	}
+	return nil, 0, 0, nil, fmt.Errorf("source: cannot tell the shape of %T", src)
+}
+
+// truthNames reads the ground-truth names a recording's metadata gives
+// (recordings made by run carry "truth"), naming columns x0, x1, … when it
+// gives none.
+func truthNames(meta []byte, dims int) []string {
+	var m struct {
+		Truth  []string `json:"truth"`
+		Source string   `json:"source"`
+	}
+	_ = json.Unmarshal(meta, &m)
+	if len(m.Truth) == dims {
+		return m.Truth
+	}
+	if names := sim.MotorCortexTruthNames(); m.Source == "sim" && dims == len(names) {
+		return names
+	}
+	n := make([]string, dims)
+	for i := range n {
+		n[i] = fmt.Sprintf("x%d", i)
+	}
+	return n
+}
+
+// peeked is a replay whose first block was read at Build to learn the
+// stream's shape; Read hands it out first. It keeps the replay's pacing
+// (acquire.Paced).
+type peeked struct {
+	*acquire.Replay
+	first acquire.Block
+	have  bool
+}
+
+func (p *peeked) Read(ctx context.Context, b *acquire.Block) error {
+	if p.have {
+		p.have = false
+		p.first.CopyTo(b)
+		return nil
+	}
+	return p.Replay.Read(ctx, b)
+}
+
 // Build validates cfg and builds the loop. It opens nothing slow (no network,
 // no device); a parameter file named by the config is read.
-func Build(cfg Config, log zerolog.Logger) (*Loop, error) {
+func Build(cfg Config, log zerolog.Logger) (_ *Loop, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, &ConfigError{Name: "config", Errs: flatten(err)}
 	}
@@ -133,7 +218,7 @@ func Build(cfg Config, log zerolog.Logger) (*Loop, error) {
 		lat: map[string]*Latency{StageQueue: NewLatency(), StageDecode: NewLatency(), StagePublish: NewLatency(), StageStim: NewLatency()},
 		e2e: NewLatency(),
 	}
-	// Source: the synthetic brain.
+	// Source.
 	stimLat := l.lat[StageStim]
 	src, err := BuildSource(cfg, func(arrived, applied int64) {
 		if arrived > 0 {
@@ -143,18 +228,30 @@ func Build(cfg Config, log zerolog.Logger) (*Loop, error) {
 	if err != nil {
 		return nil, err
 	}
-	brain := src.(*acquire.SimSource).Brain()
-	l.brain = brain
-	rate := brain.Rate()
-	l.src = src
-	l.truthNames = brain.TruthNames()
+	src, channels, rate, truth, err := shapeOf(src)
+	if err != nil {
+		return nil, err
+	}
+	if ss, ok := src.(*acquire.SimSource); ok {
+		l.brain = ss.Brain()
+	}
+	l.src, l.channels, l.rate, l.truthNames = src, channels, rate, truth
+	if l.stages, err = buildStages(cfg.Stages, channels, rate); err != nil {
+		_ = src.Close()
+		return nil, err
+	}
+	defer func() {
+		if l.src != nil && err != nil {
+			_ = l.src.Close()
+		}
+	}()
 
 	// Binner.
 	l.frames = int(math.Round(cfg.Bin.Width.Seconds() * rate))
 	if l.frames < 1 {
 		return nil, fmt.Errorf("bin.width: %v is shorter than one frame at %g Hz", cfg.Bin.Width, rate)
 	}
-	if l.binner, err = decode.NewSpikeBinner(brain.Units(), l.frames); err != nil {
+	if l.binner, err = decode.NewSpikeBinner(channels, l.frames); err != nil {
 		return nil, fmt.Errorf("bin: %w", err)
 	}
 
@@ -171,14 +268,16 @@ func Build(cfg Config, log zerolog.Logger) (*Loop, error) {
 			l.fitCols = append(l.fitCols, i)
 		}
 	}
-	switch cfg.Decoder.Fit {
-	case "file":
+	switch {
+	case cfg.Decoder.Type == "none":
+		// Stream only: stages, bins and spikes are published, nothing decoded.
+	case cfg.Decoder.Fit == "file":
 		p, err := loadDecoderParams(l.kind, cfg.Decoder.Params)
 		if err != nil {
 			return nil, fmt.Errorf("decoder.params: %w", err)
 		}
-		if n, ok := paramUnits(p); ok && n != brain.Units() {
-			return nil, fmt.Errorf("decoder.params: %s fits %d channels but the source has %d", cfg.Decoder.Params, n, brain.Units())
+		if n, ok := paramUnits(p); ok && n != channels {
+			return nil, fmt.Errorf("decoder.params: %s fits %d channels but the source has %d", cfg.Decoder.Params, n, channels)
 		}
 		if l.dec, err = l.kind.build(&l.cfg.Decoder, p); err != nil {
 			return nil, fmt.Errorf("decoder: %w", err)
@@ -186,7 +285,10 @@ func Build(cfg Config, log zerolog.Logger) (*Loop, error) {
 		if sn, ok := l.dec.(decode.StateNamer); ok {
 			l.stateNames = sn.StateNames()
 		}
-	case "calibrate":
+	case cfg.Decoder.Fit == "calibrate":
+		if l.velTruthMissing() {
+			return nil, fmt.Errorf("decoder.fit: calibrate needs ground truth with vx and vy, and this source has %v; fit from a parameter file (fit: file)", l.truthNames)
+		}
 		for _, c := range l.fitCols {
 			l.stateNames = append(l.stateNames, l.truthNames[c])
 		}
@@ -199,24 +301,21 @@ func Build(cfg Config, log zerolog.Logger) (*Loop, error) {
 		l.calibBins = int(cfg.Decoder.Calibration.Seconds() * rate / float64(l.frames))
 		// Wu et al.'s Q (n×n, divisor T) is full rank only when T exceeds
 		// channels + states; fail now rather than after the calibration.
-		if need := brain.Units() + len(l.fitCols); strings.HasPrefix(cfg.Decoder.Type, "kalman") && l.calibBins <= need && cfg.Decoder.Kalman.QRidge == 0 {
+		if need := channels + len(l.fitCols); strings.HasPrefix(cfg.Decoder.Type, "kalman") && l.calibBins <= need && cfg.Decoder.Kalman.QRidge == 0 {
 			return nil, fmt.Errorf("decoder.calibration: %v gives %d bins of %v; fitting %d channels and %d states needs more than %d (or set decoder.kalman.q_ridge)",
-				cfg.Decoder.Calibration, l.calibBins, cfg.Bin.Width, brain.Units(), len(l.fitCols), need)
+				cfg.Decoder.Calibration, l.calibBins, cfg.Bin.Width, channels, len(l.fitCols), need)
 		}
 		l.calib = make([]decode.Bin, 0, l.calibBins)
 	}
 	l.velState = [2]int{index(l.stateNames, "vx"), index(l.stateNames, "vy")}
-	l.velTruth = [2]int{index(l.truthNames, "vx"), index(l.truthNames, "vy")}
-	if l.velState[0] < 0 || l.velState[1] < 0 {
-		return nil, fmt.Errorf("decoder: state %v has no vx and vy to evaluate and command", l.stateNames)
-	}
-	if l.velTruth[0] < 0 || l.velTruth[1] < 0 {
-		return nil, fmt.Errorf("source: ground truth %v has no vx and vy", l.truthNames)
-	}
+	// Decoded velocity is evaluated against the ground truth when both
+	// have vx and vy.
+	l.evaluate = l.velState[0] >= 0 && l.velState[1] >= 0 && !l.velTruthMissing()
 	l.r2 = decode.NewR2(2)
 
 	// Stimulation.
 	if cfg.Stimulate.Controller != "none" {
+		brain := l.brain // Validate made sure: sink sim needs source sim
 		if n := cfg.Stimulate.Limit.Electrodes; n > brain.Units() {
 			return nil, fmt.Errorf("stimulate.limit.electrodes: %d, but the sim has %d electrodes", n, brain.Units())
 		}
@@ -242,6 +341,12 @@ func Build(cfg Config, log zerolog.Logger) (*Loop, error) {
 	l.wireBuf = make([]byte, 0, acquire.WireHeaderSize+4096*12)
 	l.pattern.Pulses = make([]stimulate.Pulse, 0, 8)
 	return l, nil
+}
+
+// velTruthMissing reports whether the source's ground truth lacks vx or vy.
+func (l *Loop) velTruthMissing() bool {
+	l.velTruth = [2]int{index(l.truthNames, "vx"), index(l.truthNames, "vy")}
+	return l.velTruth[0] < 0 || l.velTruth[1] < 0
 }
 
 func index(names []string, n string) int {
@@ -310,7 +415,7 @@ func (l *Loop) Run(ctx context.Context) (Summary, error) {
 func (l *Loop) run(ctx context.Context) error {
 	maxSamples := int64(math.MaxInt64)
 	if d := l.cfg.Run.Duration; d > 0 {
-		maxSamples = int64(math.Round(d.Seconds() * l.brain.Rate()))
+		maxSamples = int64(math.Round(d.Seconds() * l.rate))
 	}
 	st := newStatusTicker(l)
 	if l.cfg.Run.Lockstep {
@@ -425,6 +530,12 @@ func (l *Loop) Process(b *acquire.Block) error {
 		l.publish(l.subjProbe, l.probe.encode(l.probeSeq, acquire.Now(), l.probeSize))
 		l.probeSeq = 0
 	}
+	for _, st := range l.stages {
+		if err := st.apply(b); err != nil {
+			return fmt.Errorf("stage: %w", err)
+		}
+	}
+	l.events.Add(uint64(len(b.Spikes)))
 	if err := l.binner.Add(b); err != nil {
 		return fmt.Errorf("bin: %w", err)
 	}
@@ -442,6 +553,9 @@ func (l *Loop) Process(b *acquire.Block) error {
 			l.publish(l.subjBins, l.wireBuf)
 		}
 		if l.dec == nil {
+			if l.calibBins == 0 {
+				continue // decoder.type none
+			}
 			if err := l.calibrate(); err != nil {
 				return err
 			}
@@ -460,7 +574,7 @@ func (l *Loop) decodeBin() error {
 	}
 	arrived := l.est.Arrived
 	l.lat[StageDecode].Record(acquire.Now() - arrived)
-	if len(l.bin.Truth) > 0 {
+	if l.evaluate && len(l.bin.Truth) > 0 {
 		l.velPred = [2]float64{l.est.State[l.velState[0]], l.est.State[l.velState[1]]}
 		l.velTrue = [2]float64{l.bin.Truth[l.velTruth[0]], l.bin.Truth[l.velTruth[1]]}
 		l.r2.Add(l.velPred[:], l.velTrue[:])

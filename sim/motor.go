@@ -419,6 +419,11 @@ func (m *MotorCortex) Config() MotorCortexConfig { return m.cfg }
 // TruthDims returns the ground-truth values per frame: 4.
 func (m *MotorCortex) TruthDims() int { return len(truthNames) }
 
+// MotorCortexTruthNames returns the names of the motor cortex's ground-truth
+// values per frame, as TruthNames does, without a brain at hand (for
+// example to name the truth columns of a recording).
+func MotorCortexTruthNames() []string { return append([]string(nil), truthNames[:]...) }
+
 // TruthNames returns the names of the ground-truth values of a frame:
 // px, py (cm) and vx, vy (cm/s).
 func (m *MotorCortex) TruthNames() []string { return append([]string(nil), truthNames[:]...) }
