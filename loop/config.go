@@ -51,6 +51,9 @@ type SourceConfig struct {
 	// Serial holds the board options (port, protocol, baud, …) of a serial
 	// source (package acquire, SerialConfig).
 	Serial acquire.SerialConfig `yaml:"serial"`
+	// NATS holds the subject of a remote stream (raw or spikes) read over
+	// the loop's own NATS connection (nats.url, or the embedded server).
+	NATS acquire.NATSSourceConfig `yaml:"nats"`
 }
 
 // BinConfig sets the spike-count bins fed to the decoder.
@@ -121,7 +124,8 @@ type RecordConfig struct {
 // use, per slot, with what it is.
 var Components = map[string]map[string]string{
 	"source.type": {"sim": "the synthetic brain (real time or lockstep)", "replay": "a file: EDF+/BDF, OpenBCI GUI CSV or bciloop recording",
-		"serial": "an acquisition board on a serial port (Cyton, Cyton+Daisy, ModularEEG, ThinkGear, SpikerBox)"},
+		"serial": "an acquisition board on a serial port (Cyton, Cyton+Daisy, ModularEEG, ThinkGear, SpikerBox)",
+		"nats":   "a remote raw or spikes stream on NATS (bciloop acquire on another machine)"},
 	"source.preset": {"motor-cortex": "cosine-tuned Poisson motor-cortex units on a Utah-like array (sim.MotorCortex)"},
 	"decoder.type": {
 		"kalman": "Kalman filter (Wu et al. 2006)", "kalman-ss": "steady-state Kalman filter",
@@ -143,6 +147,7 @@ func DefaultConfig() Config {
 			MotorCortexConfig: sim.DefaultMotorCortexConfig(),
 			Replay:            acquire.DefaultReplayConfig(),
 			Serial:            acquire.DefaultSerialConfig(),
+			NATS:              acquire.DefaultNATSSourceConfig(),
 		},
 		Bin: BinConfig{Width: 20 * time.Millisecond},
 		Decoder: DecoderConfig{Type: "kalman", Fit: "calibrate", Calibration: 5 * time.Second, Kalman: decode.DefaultKalmanConfig(),
@@ -202,6 +207,8 @@ func (c *Config) Validate() error {
 			nest("source.replay", c.Source.Replay.Validate())
 		case "serial":
 			nest("source.serial", c.Source.Serial.Validate())
+		case "nats":
+			nest("source.nats", c.Source.NATS.Validate())
 		}
 	}
 	for i := range c.Stages {

@@ -95,6 +95,7 @@ type Loop struct {
 	seen                                               bool
 	seqGaps                                            atomic.Uint64
 	events                                             atomic.Uint64 // spikes and threshold crossings binned
+	lostFrames                                         atomic.Uint64 // frames the source reports lost upstream (Block.Dropped)
 	lat                                                map[string]*Latency
 	e2e                                                *Latency // arrival → publish
 	simSamples                                         atomic.Int64
@@ -158,12 +159,17 @@ func shapeOf(src acquire.Source) (acquire.Source, int, float64, []string, error)
 	case *acquire.SerialSource:
 		return src, s.Channels(), s.Rate(), nil, nil
 	case *acquire.Replay:
-		p := &peeked{Replay: s}
-		if err := s.Read(context.Background(), &p.first); err != nil {
+		p, err := peek(s, time.Time{})
+		if err != nil {
 			return nil, 0, 0, nil, fmt.Errorf("source.path: reading the first block: %w", err)
 		}
-		p.have = true
-		return p, p.first.Channels, p.first.Rate, truthNames(s.Meta(), p.first.TruthDims), nil
+		return pacedPeek{p, s}, p.first.Channels, p.first.Rate, truthNames(s.Meta(), p.first.TruthDims), nil
+	case *acquire.NATSSource:
+		p, err := peek(s, time.Now().Add(natsShapeWait))
+		if err != nil {
+			return nil, 0, 0, nil, fmt.Errorf("source.nats: no valid block within %v to learn the stream's shape: %w", natsShapeWait, err)
+		}
+		return p, p.first.Channels, p.first.Rate, nil, nil
 	}
 	return nil, 0, 0, nil, fmt.Errorf("source: cannot tell the shape of %T", src)
 }
@@ -190,13 +196,31 @@ func truthNames(meta []byte, dims int) []string {
 	return n
 }
 
-// peeked is a replay whose first block was read at Build to learn the
-// stream's shape; Read hands it out first. It keeps the replay's pacing
-// (acquire.Paced).
+// natsShapeWait bounds the wait for a NATS stream's first block at Build.
+const natsShapeWait = 10 * time.Second
+
+// peeked is a source whose first block was read at Build to learn the
+// stream's shape; Read hands it out first.
 type peeked struct {
-	*acquire.Replay
+	acquire.Source
 	first acquire.Block
 	have  bool
+}
+
+// peek reads the first block of src (before deadline, when not zero).
+func peek(src acquire.Source, deadline time.Time) (*peeked, error) {
+	ctx := context.Background()
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	p := &peeked{Source: src}
+	if err := src.Read(ctx, &p.first); err != nil {
+		return nil, err
+	}
+	p.have = true
+	return p, nil
 }
 
 func (p *peeked) Read(ctx context.Context, b *acquire.Block) error {
@@ -205,8 +229,17 @@ func (p *peeked) Read(ctx context.Context, b *acquire.Block) error {
 		p.first.CopyTo(b)
 		return nil
 	}
-	return p.Replay.Read(ctx, b)
+	return p.Source.Read(ctx, b)
 }
+
+// pacedPeek keeps a peeked replay's pacing (acquire.Paced), so the loop
+// reads it on the pipeline goroutine.
+type pacedPeek struct {
+	*peeked
+	r *acquire.Replay
+}
+
+func (p pacedPeek) Due() int64 { return p.r.Due() }
 
 // Build validates cfg and builds the loop. It opens nothing slow (no network,
 // no device); a parameter file named by the config is read.
@@ -220,16 +253,28 @@ func Build(cfg Config, log zerolog.Logger) (_ *Loop, err error) {
 	}
 	// Source.
 	stimLat := l.lat[StageStim]
-	src, err := BuildSource(cfg, func(arrived, applied int64) {
-		if arrived > 0 {
-			stimLat.Record(applied - arrived)
+	var src acquire.Source
+	if cfg.Source.Type == "nats" {
+		// A remote stream: connect now, to learn its shape from its
+		// first block.
+		if err := l.Connect(); err != nil {
+			return nil, err
 		}
-	})
+		src, err = acquire.NewNATSSource(l.nc, cfg.Source.NATS)
+	} else {
+		src, err = BuildSource(cfg, func(arrived, applied int64) {
+			if arrived > 0 {
+				stimLat.Record(applied - arrived)
+			}
+		})
+	}
 	if err != nil {
+		l.shutdownNATS()
 		return nil, err
 	}
 	src, channels, rate, truth, err := shapeOf(src)
 	if err != nil {
+		l.shutdownNATS()
 		return nil, err
 	}
 	if ss, ok := src.(*acquire.SimSource); ok {
@@ -536,6 +581,7 @@ func (l *Loop) Process(b *acquire.Block) error {
 		}
 	}
 	l.events.Add(uint64(len(b.Spikes)))
+	l.lostFrames.Add(b.Dropped)
 	if err := l.binner.Add(b); err != nil {
 		return fmt.Errorf("bin: %w", err)
 	}
@@ -685,6 +731,22 @@ func (l *Loop) startRecording() error {
 	return nil
 }
 
+// shutdownNATS flushes and closes the connection and stops the embedded
+// server.
+func (l *Loop) shutdownNATS() {
+	if l.nc != nil {
+		if err := l.nc.FlushTimeout(2 * time.Second); err != nil {
+			l.log.Warn().Err(err).Msg("flushing nats")
+		}
+		l.nc.Close()
+		l.nc = nil
+	}
+	if l.srv != nil {
+		l.srv.Shutdown()
+		l.srv = nil
+	}
+}
+
 // record counts a recorder error (the recorder falling behind the disk, or
 // a failed write): the loop goes on, the loss is reported, never silent.
 func (l *Loop) record(err error) {
@@ -715,15 +777,7 @@ func (l *Loop) shutdown() {
 		}
 	}
 	_ = l.src.Close()
-	if l.nc != nil {
-		if err := l.nc.FlushTimeout(2 * time.Second); err != nil {
-			l.log.Warn().Err(err).Msg("flushing nats")
-		}
-		l.nc.Close()
-	}
-	if l.srv != nil {
-		l.srv.Shutdown()
-	}
+	l.shutdownNATS()
 	if l.rec != nil {
 		if err := l.rec.Close(); err != nil {
 			l.record(err)

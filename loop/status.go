@@ -17,8 +17,9 @@ type Summary struct {
 	WallSeconds     float64              `json:"wall_s"`
 	Blocks          uint64               `json:"blocks"`
 	Dropped         uint64               `json:"dropped"`
-	SeqGaps         uint64               `json:"seq_gaps"` // blocks missing from the sequence the pipeline saw (queue drops included)
-	Events          uint64               `json:"events"`   // spikes and threshold crossings binned
+	SeqGaps         uint64               `json:"seq_gaps"`
+	LostFrames      uint64               `json:"lost_frames"` // frames the source reports lost upstream (device counter gaps, stream gaps) // blocks missing from the sequence the pipeline saw (queue drops included)
+	Events          uint64               `json:"events"`      // spikes and threshold crossings binned
 	Bins            uint64               `json:"bins"`
 	CalibrationBins int                  `json:"calibration_bins"`
 	Commands        uint64               `json:"commands"`
@@ -43,7 +44,7 @@ func (l *Loop) Summary(wall time.Duration) Summary {
 		Rig: l.cfg.Rig, Mode: "realtime", NATSURL: l.url,
 		SimSeconds:  float64(l.simSamples.Load()) / l.rate,
 		WallSeconds: wall.Seconds(),
-		Blocks:      l.blocks.Load(), Dropped: l.dropped.Load(), SeqGaps: l.seqGaps.Load(), Events: l.events.Load(), Bins: l.bins.Load(),
+		Blocks:      l.blocks.Load(), Dropped: l.dropped.Load(), SeqGaps: l.seqGaps.Load(), LostFrames: l.lostFrames.Load(), Events: l.events.Load(), Bins: l.bins.Load(),
 		CalibrationBins: l.calibBins,
 		Commands:        l.commands.Load(), PublishErrors: l.pubErrs.Load(),
 		Latency:      l.e2e.Quantiles(),
