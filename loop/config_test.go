@@ -81,7 +81,7 @@ func TestParseConfigProblems(t *testing.T) {
 		{"not yaml", "rig: [", "not valid YAML"},
 		{"top-level unknown", "rgi: x", `rgi (line 1): unknown key (did you mean "rig"?)`},
 		{"bad rig", "rig: a.b", "rig: \"a.b\" must be"},
-		{"unknown source type", "source: {type: usb}", `source.type: unknown "usb" (one of: replay, serial, sim)`},
+		{"unknown source type", "source: {type: usb}", `source.type: unknown "usb" (one of: nats, replay, serial, sim)`},
 		{"replay without path", "source: {type: replay}", "source.path: required with type replay"},
 		{"serial without port", "source: {type: serial}", "source.serial.port"},
 		{"bad stage", "stages: [{type: bandpass, order: 4, low_hz: 30, high_hz: 7}]", "stages[0].high_hz: must be above low_hz"},
