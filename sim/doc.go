@@ -9,6 +9,25 @@
 // Stimulable: a pulse train on an electrode evokes a decaying rate transient
 // in the units around it.
 //
+// Network is the spiking-network engine: populations of current- or
+// conductance-based leaky integrate-and-fire neurons (and Poisson sources)
+// held as struct-of-arrays state, sparse connectivity in CSR form (fixed
+// probability, fixed in-degree, explicit lists, distance-dependent on a
+// cortical sheet) with axonal delays in ring buffers, exponential or delta
+// synapses, Poisson inputs and injected currents. It is clock-driven with
+// exact integration of the linear dynamics (Rotter & Diesmann 1999) and an
+// exponential step for conductances, and event-driven spike delivery; it
+// runs on several threads with target-partitioned delivery, so results are
+// bit-identical whatever the thread count. Presets reproduce reference
+// networks: the COBA and CUBA benchmarks of Brette et al. (2007, after
+// Vogels & Abbott 2005), validated against Brian2 rates and ISI CVs, and the
+// four regimes of Brunel's (2000) model A (Preset, Presets). Electrode
+// pulses on the sheet activate the neurons within the current–distance
+// radius √(I/K) (Stoney et al. 1968); currents can be injected into any
+// group of neurons or through an electrode with a Gaussian fall-off; so a
+// Network is Stimulable. SpikeStats, Synchrony and SpectrumPeak
+// summarise its activity.
+//
 // A brain is advanced frame by frame by its owner (acquire.SimSource, or a
 // test) with append-style, allocation-free calls; its state is kept in
 // slices of numbers, not pointers, so that it costs the garbage collector
