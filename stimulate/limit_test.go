@@ -2,6 +2,7 @@ package stimulate
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -82,16 +83,39 @@ func newTestLimit(t testing.TB, cfg LimitConfig) (*Limit, *recordSink, *fakeCloc
 }
 
 // complianceErrors checks, independently of Limit's implementation, that
-// every delivered pulse satisfies every limit of cfg, including the rate
-// rule by brute force over all onsets (onset k of a train judged at time at
-// is at + round(k · (1e6/f) · 1e3) ns, the definition in LimitConfig).
+// every delivered pulse satisfies every limit of cfg (see
+// complianceErrorsFrom), for a Limit that judged its first pattern at 0.
 func complianceErrors(cfg LimitConfig, got []delivery) []string {
+	return complianceErrorsFrom(cfg, 0, got)
+}
+
+// complianceErrorsFrom checks that every delivered pulse satisfies every
+// limit of cfg, for a Limit that judged its first pattern at start: the
+// per-pulse limits, the Shannon (1992) line computed from Q and D = Q/A
+// directly, the ramp against the previous delivery on the electrode (0 µA
+// at start), and the rate and charge per second rules by brute force over
+// all onsets (onset k of a train judged at time at is
+// at + round(k · (1e6/f) · 1e3) ns, the definition in LimitConfig).
+func complianceErrorsFrom(cfg LimitConfig, start int64, got []delivery) []string {
 	var bad []string
-	var onsets []int64
+	type onset struct {
+		t  int64
+		uc float64 // charge per phase, µC
+	}
+	var onsets []onset
 	maxTrainUS := float64(cfg.MaxTrain) / 1e3
+	lastAmp := map[int]float64{}
+	lastT := map[int]int64{}
 	for _, d := range got {
 		for _, q := range d.pat.Pulses {
 			fin := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+			quc := q.AmplitudeUA * q.PhaseUS * 1e-6 // µA·µs = pC; 1e-6 → µC
+			dens := quc / cfg.ElectrodeAreaCM2
+			prevT, ok := lastT[q.Electrode]
+			if !ok {
+				prevT = start
+			}
+			rampMax := lastAmp[q.Electrode] + cfg.MaxRampUAPerS*float64(d.at-prevT)/1e9
 			switch {
 			case !fin(q.AmplitudeUA) || q.AmplitudeUA <= 0 || q.AmplitudeUA > cfg.MaxAmplitudeUA:
 				bad = append(bad, fmt.Sprintf("amplitude %v", q))
@@ -105,6 +129,12 @@ func complianceErrors(cfg LimitConfig, got []delivery) []string {
 				bad = append(bad, fmt.Sprintf("electrode %v", q))
 			case q.ChargeNC() > cfg.MaxChargeNC:
 				bad = append(bad, fmt.Sprintf("charge %v nC: %v", q.ChargeNC(), q))
+			case dens > cfg.MaxChargeDensityUCCM2*(1+1e-12):
+				bad = append(bad, fmt.Sprintf("density %v µC/cm²: %v", dens, q))
+			case math.Log10(quc)+math.Log10(dens) > cfg.ShannonK+1e-12:
+				bad = append(bad, fmt.Sprintf("shannon k = %v: %v", math.Log10(quc)+math.Log10(dens), q))
+			case cfg.MaxRampUAPerS > 0 && q.AmplitudeUA > rampMax*(1+1e-12)+1e-12:
+				bad = append(bad, fmt.Sprintf("ramp: %v µA allowed at %d ns: %v", rampMax, d.at, q))
 			case q.Count > 1 && (!fin(q.FreqHz) || q.FreqHz <= 0):
 				bad = append(bad, fmt.Sprintf("freq %v", q))
 			case q.Count > 1 && 1e6/q.FreqHz < 2*q.PhaseUS+q.GapUS:
@@ -113,17 +143,26 @@ func complianceErrors(cfg LimitConfig, got []delivery) []string {
 				bad = append(bad, fmt.Sprintf("train duration %v", q))
 			default:
 				for k := range q.Count {
-					onsets = append(onsets, d.at+int64(math.Round(float64(k)*periodUS(q)*1e3)))
+					onsets = append(onsets, onset{d.at + int64(math.Round(float64(k)*periodUS(q)*1e3)), quc})
 				}
 			}
+			lastAmp[q.Electrode], lastT[q.Electrode] = q.AmplitudeUA, d.at
 		}
 	}
-	sort.Slice(onsets, func(i, j int) bool { return onsets[i] < onsets[j] })
+	sort.Slice(onsets, func(i, j int) bool { return onsets[i].t < onsets[j].t })
 	limit := int(math.Floor(cfg.MaxRateHz))
 	for i, o := range onsets {
-		n := sort.Search(len(onsets), func(j int) bool { return onsets[j] >= o+int64(time.Second) }) - i
-		if n > limit {
-			bad = append(bad, fmt.Sprintf("rate: %d onsets in [%d, %d+1s)", n, o, o))
+		end := sort.Search(len(onsets), func(j int) bool { return onsets[j].t >= o.t+int64(time.Second) })
+		if n := end - i; n > limit {
+			bad = append(bad, fmt.Sprintf("rate: %d onsets in [%d, %d+1s)", n, o.t, o.t))
+			break
+		}
+		var sum float64
+		for _, w := range onsets[i:end] {
+			sum += w.uc
+		}
+		if sum > cfg.MaxChargePerSUC*(1+1e-9) {
+			bad = append(bad, fmt.Sprintf("charge per s: %v µC in [%d, %d+1s)", sum, o.t, o.t))
 			break
 		}
 	}
@@ -161,12 +200,14 @@ func TestLimitConfigValidate(t *testing.T) {
 	if err := def.Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
-	bad := LimitConfig{MaxAmplitudeUA: math.NaN(), MaxChargeNC: -1, MaxRateHz: 0.5, MaxTrain: 0, Electrodes: 0, Mode: "maybe"}
+	bad := LimitConfig{MaxAmplitudeUA: math.NaN(), MaxChargeNC: -1, MaxRateHz: 0.5, MaxTrain: 0, Electrodes: 0, Mode: "maybe",
+		ElectrodeAreaCM2: 0, MaxChargeDensityUCCM2: math.Inf(1), ShannonK: math.NaN(), MaxChargePerSUC: 2e9, MaxRampUAPerS: -1}
 	err := bad.Validate()
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, key := range []string{"max_amplitude_ua:", "max_charge_nc:", "max_rate_hz:", "max_train:", "electrodes:", "mode:"} {
+	for _, key := range []string{"max_amplitude_ua:", "max_charge_nc:", "max_rate_hz:", "max_train:", "electrodes:", "mode:",
+		"electrode_area_cm2:", "max_charge_density_uc_cm2:", "shannon_k:", "max_charge_per_s_uc:", "max_ramp_ua_per_s:"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("error lacks %q:\n%v", key, err)
 		}
@@ -189,13 +230,14 @@ func TestLimitConfigValidate(t *testing.T) {
 }
 
 func TestRuleString(t *testing.T) {
-	want := []string{"invalid", "electrode", "train", "amplitude", "charge", "rate", "closed"}
+	want := []string{"invalid", "electrode", "train", "amplitude", "charge", "density", "shannon", "ramp", "rate",
+		"charge_per_s", "stale", "closed"}
 	for r := range NumRules {
 		if got := r.String(); got != want[r] {
 			t.Errorf("Rule(%d) = %q, want %q", r, got, want[r])
 		}
 	}
-	if got := NumRules.String(); got != "Rule(7)" {
+	if got := NumRules.String(); got != "Rule(12)" {
 		t.Errorf("out of range: %q", got)
 	}
 }
@@ -270,7 +312,7 @@ func TestLimitRules(t *testing.T) {
 					want = tc.clip
 				}
 				stats := l.Stats()
-				clipped := mode == LimitClip && (want == RuleAmplitude || want == RuleCharge)
+				clipped := mode == LimitClip && want >= RuleAmplitude && want <= RuleRamp
 				refused := want != none && !clipped
 				if !slices.EqualFunc(before, pat.Pulses, samePulse) {
 					t.Errorf("caller's pattern modified: %v → %v", before, pat.Pulses)
@@ -457,55 +499,76 @@ func TestLimitRateWindow(t *testing.T) {
 	}
 }
 
-// TestLimitRateReference compares every rate decision of a long random run
-// (valid trains only, so that only the rate rule decides; long enough to
-// wrap Limit's onset buffer many times) with a brute-force reference that
-// keeps every admitted onset and counts each candidate window directly.
+// TestLimitRateReference compares every rate and charge per second
+// decision of a long random run (valid trains only, so that only those two
+// rules decide; long enough to wrap Limit's onset buffer many times) with a
+// brute-force reference that keeps every admitted onset and its charge in
+// fC (rounded up, as Limit counts it) and sums each candidate window
+// directly.
 func TestLimitRateReference(t *testing.T) {
 	const perWindow = 50
+	const maxFC = 300_000_000 // 0.3 µC (3·10⁸ fC): about 30 pulses of the mean 10 nC
 	cfg := DefaultLimitConfig()
 	cfg.MaxRateHz = perWindow
+	cfg.MaxChargePerSUC = maxFC * 1e-9
 	l, _, clk := newTestLimit(t, cfg)
-	var admitted []int64 // reference: every admitted onset, sorted
+	type onset struct{ t, fc int64 }
+	var admitted []onset // reference: every admitted onset, sorted
 	r := rand.New(rand.NewPCG(11, 0x5eed))
-	var passed, refused int
+	var passed, byRate, byCharge int
 	for i := range 6000 {
 		clk.t += int64(r.IntN(40)) * int64(time.Millisecond)
-		q := Pulse{Electrode: r.IntN(96), AmplitudeUA: 20, PhaseUS: 100, Count: 1 + r.IntN(30), FreqHz: 30 + 470*r.Float64()}
+		q := Pulse{Electrode: r.IntN(96), AmplitudeUA: 2 + 98*r.Float64(), PhaseUS: 200, Count: 1 + r.IntN(30), FreqHz: 30 + 470*r.Float64()}
 		for trainUS(q) > 1e6 {
 			q.Count--
 		}
-		var onsets []int64
+		fc := int64(math.Ceil(q.AmplitudeUA * q.PhaseUS * 1e-3 * 1e6))
+		var onsets []onset
 		for k := range q.Count {
-			onsets = append(onsets, clk.t+int64(math.Round(float64(k)*periodUS(q)*1e3)))
+			onsets = append(onsets, onset{clk.t + int64(math.Round(float64(k)*periodUS(q)*1e3)), fc})
+		}
+		// Onsets at or before now − 1 s share no window with the new ones.
+		for len(admitted) > 0 && admitted[0].t <= clk.t-int64(time.Second) {
+			admitted = admitted[1:]
 		}
 		all := append(slices.Clone(admitted), onsets...)
-		slices.Sort(all)
-		want := true
+		slices.SortStableFunc(all, func(a, b onset) int { return cmp.Compare(a.t, b.t) })
+		want := Rule(NumRules)
 		for _, w := range all {
-			if w+int64(time.Second) <= onsets[0] || w > onsets[len(onsets)-1] {
+			if w.t+int64(time.Second) <= onsets[0].t || w.t > onsets[len(onsets)-1].t {
 				continue
 			}
-			lo, _ := slices.BinarySearch(all, w)
-			hi, _ := slices.BinarySearch(all, w+int64(time.Second))
-			if hi-lo > perWindow {
-				want = false
+			n, sum := 0, int64(0)
+			for _, x := range all {
+				if x.t >= w.t && x.t < w.t+int64(time.Second) {
+					n, sum = n+1, sum+x.fc
+				}
+			}
+			if n > perWindow {
+				want = RuleRate
 				break
 			}
+			if sum > maxFC && want == NumRules {
+				want = RuleChargeRate // unless another window breaks the rate rule
+			}
 		}
-		if want {
+		switch want {
+		case NumRules:
 			admitted = all
 			passed++
-		} else {
-			refused++
+		case RuleRate:
+			byRate++
+		default:
+			byCharge++
 		}
 		err := l.Stimulate(context.Background(), &Pattern{Pulses: []Pulse{q}})
-		if (err == nil) != want {
-			t.Fatalf("pattern %d at %v (%+v): Limit says %v, reference passes=%v", i, time.Duration(clk.t), q, err, want)
+		var re *RefusalError
+		if want == NumRules && err != nil || want != NumRules && !(errors.As(err, &re) && re.Rule == want) {
+			t.Fatalf("pattern %d at %v (%+v): Limit says %v, reference %v", i, time.Duration(clk.t), q, err, want)
 		}
 	}
-	if passed < 500 || refused < 500 {
-		t.Errorf("unbalanced run: %d passed, %d refused", passed, refused)
+	if passed < 500 || byRate < 300 || byCharge < 300 {
+		t.Errorf("unbalanced run: %d passed, %d refused by rate, %d by charge per second", passed, byRate, byCharge)
 	}
 }
 
@@ -538,15 +601,31 @@ func randomPulse(r *rand.Rand) Pulse {
 	}
 }
 
+// propertyConfig is a Limit configuration in which every rule can bind:
+// the charge per phase rules act from 35 nC (charge), 30 nC (density,
+// 1500 µC/cm² on 2·10⁻⁵ cm²) and 25.1 nC (Shannon, k = 1.5) in reverse
+// order of checking (so that each refuses some pulses; in clip mode the
+// lowest cap, Shannon's, is always the one that binds), the amplitude may rise by 5 µA per ms on an electrode,
+// and 200 pulses or 1.5 µC per second fit a 1 s window.
+func propertyConfig() LimitConfig {
+	cfg := DefaultLimitConfig()
+	cfg.MaxChargeNC = 35
+	cfg.MaxChargeDensityUCCM2 = 1500
+	cfg.MaxRampUAPerS = 5000
+	cfg.MaxChargePerSUC = 1.5
+	cfg.MaxRateHz = 200
+	return cfg
+}
+
 // runRandom throws n random patterns at a Limit in mode and returns the
 // deliveries and stats.
 func runRandom(t *testing.T, seed uint64, mode LimitMode, n int) ([]delivery, LimitStats) {
 	t.Helper()
-	cfg := DefaultLimitConfig()
+	cfg := propertyConfig()
 	cfg.Mode = mode
-	cfg.MaxRateHz = 200
 	l, sink, clk := newTestLimit(t, cfg)
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
+	start := int64(-1)
 	for range n {
 		clk.t += int64(r.IntN(30)) * int64(time.Millisecond)
 		pat := &Pattern{Seq: r.Uint64(), Sample: r.Int64(), Arrived: r.Int64()}
@@ -554,6 +633,9 @@ func runRandom(t *testing.T, seed uint64, mode LimitMode, n int) ([]delivery, Li
 			pat.Pulses = append(pat.Pulses, randomPulse(r))
 		}
 		before := slices.Clone(pat.Pulses)
+		if start < 0 {
+			start = clk.t
+		}
 		err := l.Stimulate(context.Background(), pat)
 		if err != nil && !errors.Is(err, ErrRefused) {
 			t.Fatalf("unexpected error %v", err)
@@ -562,7 +644,7 @@ func runRandom(t *testing.T, seed uint64, mode LimitMode, n int) ([]delivery, Li
 			t.Fatalf("caller's pattern modified")
 		}
 	}
-	if bad := complianceErrors(cfg, sink.got); len(bad) > 0 {
+	if bad := complianceErrorsFrom(cfg, start, sink.got); len(bad) > 0 {
 		t.Fatalf("%s seed %d: %d non-compliant deliveries, first: %v", mode, seed, len(bad), bad[0])
 	}
 	st := l.Stats()
@@ -577,7 +659,10 @@ func TestLimitProperty(t *testing.T) {
 	for _, mode := range []LimitMode{LimitRefuse, LimitClip} {
 		for seed := range uint64(3) {
 			got, st := runRandom(t, seed, mode, 3000)
-			for r := range RuleClosed {
+			for r := range RuleStale {
+				if mode == LimitClip && (r == RuleCharge || r == RuleDensity) {
+					continue // clipped to the Shannon cap (see propertyConfig)
+				}
 				if st.ByRule[r] == 0 {
 					t.Errorf("%s seed %d: rule %v never acted: %+v", mode, seed, r, st)
 				}
@@ -713,10 +798,18 @@ func allocPatterns() []*Pattern {
 }
 
 func TestLimitAllocs(t *testing.T) {
-	for _, mode := range []LimitMode{LimitRefuse, LimitClip} {
+	for _, c := range []struct {
+		name string
+		mode LimitMode
+		cfg  LimitConfig
+	}{
+		{"default/refuse", LimitRefuse, DefaultLimitConfig()}, {"default/clip", LimitClip, DefaultLimitConfig()},
+		{"every rule/refuse", LimitRefuse, propertyConfig()}, {"every rule/clip", LimitClip, propertyConfig()},
+	} {
+		mode := c.name
 		clk := &fakeClock{}
-		cfg := DefaultLimitConfig()
-		cfg.Mode, cfg.Clock = mode, clk.Now
+		cfg := c.cfg
+		cfg.Mode, cfg.Clock = c.mode, clk.Now
 		l, err := NewLimit(&countSink{}, cfg, zerolog.New(io.Discard))
 		if err != nil {
 			t.Fatal(err)
@@ -735,8 +828,8 @@ func TestLimitAllocs(t *testing.T) {
 		if n := testing.AllocsPerRun(3000, step); n != 0 {
 			t.Errorf("%s: %v allocs per Stimulate", mode, n)
 		}
-		if st := l.Stats(); st.ByRule[RuleRate] == 0 || st.Passed == 0 {
-			t.Errorf("%s: rate rule not exercised: %+v", mode, st)
+		if st := l.Stats(); st.ByRule[RuleRate]+st.ByRule[RuleChargeRate] == 0 || st.Passed == 0 {
+			t.Errorf("%s: rate rules not exercised: %+v", mode, st)
 		}
 	}
 }
@@ -757,6 +850,7 @@ func BenchmarkLimit(b *testing.B) {
 			cfg := DefaultLimitConfig()
 			cfg.Clock = clk.Now
 			cfg.MaxRateHz = bc.rate
+			cfg.MaxChargePerSUC = bc.rate * cfg.MaxChargeNC * 1e-3 // not binding: the rate rule is measured
 			l, err := NewLimit(&countSink{}, cfg, zerolog.Nop())
 			if err != nil {
 				b.Fatal(err)
@@ -814,14 +908,16 @@ func FuzzLimit(f *testing.F) {
 	f.Add(bytes.Repeat([]byte{0, 1, 0, 1, 0, 90, 0, 150, 0, 0, 255, 0, 200}, 8))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := &fuzzReader{b: data}
-		cfg := DefaultLimitConfig()
+		cfg := propertyConfig()
 		if r.byte()&1 == 1 {
 			cfg.Mode = LimitClip
 		}
 		cfg.MaxRateHz = 50
+		cfg.MaxChargePerSUC = 0.5
 		cfg.MaxTrain = 200 * time.Millisecond
 		cfg.Electrodes = 8
 		l, sink, clk := newTestLimit(t, cfg)
+		start := int64(-1)
 		for len(r.b) > 0 {
 			clk.t += int64(r.byte()) * int64(time.Millisecond)
 			pat := &Pattern{}
@@ -835,9 +931,12 @@ func FuzzLimit(f *testing.F) {
 					FreqHz:      r.f64(400),
 				})
 			}
+			if start < 0 {
+				start = clk.t
+			}
 			_ = l.Stimulate(context.Background(), pat)
 		}
-		if bad := complianceErrors(cfg, sink.got); len(bad) > 0 {
+		if bad := complianceErrorsFrom(cfg, start, sink.got); len(bad) > 0 {
 			t.Fatalf("non-compliant delivery: %v", bad)
 		}
 		st := l.Stats()
@@ -896,3 +995,160 @@ func (printSink) Stimulate(_ context.Context, p *Pattern) error {
 }
 
 func (printSink) Close() error { return nil }
+
+// TestLimitChargeRules checks the density and Shannon (1992) rules with
+// hand-computed caps, in both modes.
+func TestLimitChargeRules(t *testing.T) {
+	const none = NumRules
+	tests := []struct {
+		name    string
+		cfg     func(*LimitConfig)
+		p       Pulse
+		refuse  Rule
+		clip    Rule
+		clipAmp float64
+	}{
+		// 20 nC on 2·10⁻⁵ cm²: D = 1000 µC/cm², k = 1.3.
+		{"icms 20 nC passes k=1.3", func(*LimitConfig) {}, Pulse{AmplitudeUA: 100, PhaseUS: 200, Count: 1}, none, none, 0},
+		// D_max = 1000 µC/cm² on 2·10⁻⁵ cm² caps Q at 20 nC: 25 nC at
+		// 250 µs is clipped to 80 µA.
+		{"density 25 nC", func(c *LimitConfig) { c.MaxChargeNC, c.ShannonK = 100, 3 },
+			Pulse{AmplitudeUA: 100, PhaseUS: 250, Count: 1}, RuleDensity, RuleDensity, 80},
+		// k = 1.5 on 2·10⁻⁵ cm²: Q ≤ √(10^1.5 · 2·10⁻⁵) µC = 25.1487 nC;
+		// 30 nC (log₁₀0.03 + log₁₀1500 = 1.653) is clipped to
+		// 25.1487/0.3 = 83.829 µA.
+		{"shannon 30 nC", func(c *LimitConfig) { c.MaxChargeNC, c.MaxChargeDensityUCCM2 = 100, 1e6 },
+			Pulse{AmplitudeUA: 100, PhaseUS: 300, Count: 1}, RuleShannon, RuleShannon, 1e3 * math.Sqrt(math.Pow(10, 1.5)*2e-5) / 0.3},
+		{"shannon 25 nC passes", func(c *LimitConfig) { c.MaxChargeNC, c.MaxChargeDensityUCCM2 = 100, 1e6 },
+			Pulse{AmplitudeUA: 100, PhaseUS: 250, Count: 1}, none, none, 0},
+		// DBS macroelectrode, 0.06 cm², 30 µC/cm²: 10 mA × 200 µs = 2 µC is
+		// 33.3 µC/cm² (density refuses); clipping to 1.8 µC still leaves
+		// k = 1.73, so Shannon binds at √(10^1.5·0.06) = 1.3772 µC, 6886 µA.
+		{"dbs 2 uC", func(c *LimitConfig) {
+			c.ElectrodeAreaCM2, c.MaxChargeDensityUCCM2, c.MaxChargeNC, c.MaxAmplitudeUA = 0.06, 30, 1e4, 2e4
+		}, Pulse{AmplitudeUA: 1e4, PhaseUS: 200, Count: 1}, RuleDensity, RuleShannon, 1e3 * math.Sqrt(math.Pow(10, 1.5)*0.06) / 0.2},
+		{"dbs 3 mA 60 us passes", func(c *LimitConfig) {
+			c.ElectrodeAreaCM2, c.MaxChargeDensityUCCM2, c.MaxChargeNC, c.MaxAmplitudeUA = 0.06, 30, 1e4, 2e4
+		}, Pulse{AmplitudeUA: 3000, PhaseUS: 60, Count: 1}, none, none, 0},
+	}
+	for _, tc := range tests {
+		for _, mode := range []LimitMode{LimitRefuse, LimitClip} {
+			t.Run(tc.name+"/"+string(mode), func(t *testing.T) {
+				cfg := DefaultLimitConfig()
+				tc.cfg(&cfg)
+				cfg.Mode = mode
+				l, sink, _ := newTestLimit(t, cfg)
+				err := l.Stimulate(context.Background(), &Pattern{Pulses: []Pulse{tc.p}})
+				want := tc.refuse
+				if mode == LimitClip {
+					want = tc.clip
+				}
+				st := l.Stats()
+				var re *RefusalError
+				switch {
+				case want == none:
+					if err != nil || sink.pulses() != 1 || st.Clipped != 0 {
+						t.Errorf("err %v, sink %v, stats %+v", err, sink.got, st)
+					}
+				case mode == LimitRefuse:
+					if !errors.As(err, &re) || re.Rule != want || sink.pulses() != 0 || st.ByRule[want] != 1 {
+						t.Errorf("err %v (want %v), sink %v, stats %+v", err, want, sink.got, st)
+					}
+				default:
+					if err != nil || sink.pulses() != 1 || st.Clipped != 1 || st.ByRule[want] != 1 {
+						t.Fatalf("err %v, sink %v, stats %+v (want %v)", err, sink.got, st, want)
+					}
+					if got := sink.got[0].pat.Pulses[0].AmplitudeUA; math.Abs(got-tc.clipAmp) > 1e-9*tc.clipAmp || got > tc.clipAmp {
+						t.Errorf("clipped to %.12g µA, want %.12g", got, tc.clipAmp)
+					}
+				}
+				checkCounts(t, st, sink.pulses())
+				if bad := complianceErrors(cfg, sink.got); len(bad) > 0 {
+					t.Errorf("non-compliant: %v", bad)
+				}
+			})
+		}
+	}
+}
+
+// TestLimitRampAndChargePerSecond steps a clock through patterns on the
+// ramp rule (1 µA per ms) and the charge per second rule (0.2 µC: ten
+// 20 nC pulses). Times in ms.
+func TestLimitRampAndChargePerSecond(t *testing.T) {
+	type step struct {
+		ms        int64
+		electrode int
+		amp       float64
+		refuse    Rule    // NumRules: passes
+		clipAmp   float64 // delivered in clip mode; 0: refused there too
+	}
+	const ok = NumRules
+	tests := []struct {
+		name  string
+		cfg   func(*LimitConfig)
+		steps []step
+	}{
+		{"ramp", func(c *LimitConfig) { c.MaxRampUAPerS = 1000 }, []step{
+			{0, 0, 10, RuleRamp, 0},     // starts from 0 µA now: nothing allowed yet
+			{10, 0, 10, ok, 10},         // 0 + 1 µA/ms · 10 ms
+			{15, 0, 20, RuleRamp, 15},   // 10 + 5
+			{15, 1, 15, ok, 15},         // electrode 1: 0 + 15
+			{16, 0, 5, ok, 5},           // lowering is never limited
+			{21, 0, 10, ok, 10},         // 5 + 5
+			{21, 0, 10.5, RuleRamp, 10}, // same instant: no rise allowed
+		}},
+		{"charge per second", func(c *LimitConfig) { c.MaxChargePerSUC = 0.2 }, func() []step {
+			var s []step
+			for i := range int64(10) {
+				s = append(s, step{50 * i, 0, 100, ok, 100}) // 100 µA × 200 µs = 20 nC
+			}
+			return append(s,
+				step{999, 0, 100, RuleChargeRate, 0}, // [0, 1000) would hold 220 nC
+				step{999, 0, 50, RuleChargeRate, 0},  // 210 nC
+				step{1000, 0, 100, ok, 100},          // the pulse at 0 left the window
+				step{1001, 0, 1, RuleChargeRate, 0},  // [50, 1050) would hold 200.2 nC
+			)
+		}()},
+	}
+	for _, tc := range tests {
+		for _, mode := range []LimitMode{LimitRefuse, LimitClip} {
+			t.Run(tc.name+"/"+string(mode), func(t *testing.T) {
+				cfg := DefaultLimitConfig()
+				tc.cfg(&cfg)
+				cfg.Mode = mode
+				l, sink, clk := newTestLimit(t, cfg)
+				for i, s := range tc.steps {
+					clk.t = s.ms * int64(time.Millisecond)
+					n := sink.pulses()
+					err := l.Stimulate(context.Background(), &Pattern{Pulses: []Pulse{
+						{Electrode: s.electrode, AmplitudeUA: s.amp, PhaseUS: 200, Count: 1}}})
+					wantAmp := s.amp
+					if s.refuse != ok {
+						wantAmp = 0
+						if mode == LimitClip && s.refuse == RuleRamp {
+							wantAmp = s.clipAmp
+						}
+					}
+					var re *RefusalError
+					switch {
+					case wantAmp == 0:
+						if !errors.As(err, &re) || re.Rule != s.refuse || sink.pulses() != n {
+							t.Errorf("step %d %+v: err %v, want refusal by %v", i, s, err, s.refuse)
+						}
+					default:
+						if err != nil || sink.pulses() != n+1 {
+							t.Fatalf("step %d %+v: err %v", i, s, err)
+						}
+						if got := sink.got[len(sink.got)-1].pat.Pulses[0].AmplitudeUA; math.Abs(got-wantAmp) > 1e-9 {
+							t.Errorf("step %d: delivered %v µA, want %v", i, got, wantAmp)
+						}
+					}
+				}
+				checkCounts(t, l.Stats(), sink.pulses())
+				if bad := complianceErrors(cfg, sink.got); len(bad) > 0 {
+					t.Errorf("non-compliant: %v", bad)
+				}
+			})
+		}
+	}
+}
