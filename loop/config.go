@@ -97,7 +97,13 @@ type StimulateConfig struct {
 	Controller string                              `yaml:"controller"` // see Components
 	Threshold  stimulate.ThresholdControllerConfig `yaml:"threshold"`
 	Limit      stimulate.LimitConfig               `yaml:"limit"`
-	Sink       string                              `yaml:"sink"` // see Components
+	// Watchdog turns stimulation off when no fresh block arrived within
+	// watchdog.stale (real-time runs).
+	Watchdog stimulate.WatchdogConfig `yaml:"watchdog"`
+	Sink     string                   `yaml:"sink"` // see Components
+	// PulsePal configures the pulsepal sink (a Sanworks Pulse Pal 2 on a
+	// serial port).
+	PulsePal stimulate.PulsePalConfig `yaml:"pulsepal"`
 }
 
 // RunConfig holds run-time settings; CLI flags override them.
@@ -135,7 +141,8 @@ var Components = map[string]map[string]string{
 	},
 	"decoder.fit":          {"calibrate": "fit from the first seconds of the run", "file": "load a parameter file"},
 	"stimulate.controller": {"none": "no stimulation", "threshold": "pattern when a decoded quantity crosses a threshold, with lockout"},
-	"stimulate.sink":       {"sim": "the synthetic brain's stimulation input"},
+	"stimulate.sink": {"sim": "the synthetic brain's stimulation input", "nats": "JSON patterns on bciloop.<rig>.stim for external stimulators",
+		"pulsepal": "a Sanworks Pulse Pal 2 on a serial port"},
 }
 
 // DefaultConfig returns a config with every default filled in.
@@ -157,6 +164,8 @@ func DefaultConfig() Config {
 			Controller: "none",
 			Threshold:  stimulate.DefaultThresholdControllerConfig(),
 			Limit:      stimulate.DefaultLimitConfig(),
+			Watchdog:   stimulate.DefaultWatchdogConfig(),
+			PulsePal:   stimulate.DefaultPulsePalConfig(),
 			Sink:       "sim",
 		},
 		NATS: DefaultNATSConfig(),
@@ -270,6 +279,10 @@ func (c *Config) Validate() error {
 			nest("stimulate.threshold", c.Stimulate.Threshold.Validate())
 		}
 		nest("stimulate.limit", c.Stimulate.Limit.Validate())
+		nest("stimulate.watchdog", c.Stimulate.Watchdog.Validate())
+		if c.Stimulate.Sink == "pulsepal" {
+			nest("stimulate.pulsepal", c.Stimulate.PulsePal.Validate())
+		}
 	}
 	nest("nats", c.NATS.Validate())
 	if c.Run.Duration < 0 {

@@ -96,7 +96,9 @@ func TestParseConfigProblems(t *testing.T) {
 		{"queue", "run: {queue: 1}", "run.queue: must be ≥ 2"},
 		{"bad listen", "nats: {listen: nowhere}", "nats.listen:"},
 		{"auth without url", "nats: {token: abc}", "nats.url: authentication and TLS options need an external server url"},
-		{"sim sink needs sim", "stimulate: {controller: threshold, sink: pulsepal}", `stimulate.sink: unknown "pulsepal"`},
+		{"unknown sink", "stimulate: {controller: threshold, sink: tens}", `stimulate.sink: unknown "tens" (one of: nats, pulsepal, sim)`},
+		{"sim sink needs sim", "source: {type: replay, path: /etc/hostname}\nstimulate: {controller: threshold, sink: sim}", "stimulate.sink: sink sim needs source.type sim"},
+		{"bad watchdog", "stimulate: {controller: threshold, watchdog: {stale: 0s}}", "stimulate.watchdog.stale"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

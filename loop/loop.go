@@ -59,8 +59,11 @@ type Loop struct {
 	calibBins int
 	calib     []decode.Bin // calibration bins: counts and the fitted truth columns
 
-	ctrl  stimulate.Controller
-	limit *stimulate.Limit
+	ctrl    stimulate.Controller // the controller behind a panic guard
+	ctrlRaw stimulate.Controller
+	limit   *stimulate.Limit
+	dog     *stimulate.Watchdog  // real time only
+	stim    stimulate.Stimulator // the head of the chain: watchdog or limit
 
 	// recording from run (nil when run.record.path is empty)
 	rec     *acquire.Recorder
@@ -358,25 +361,29 @@ func Build(cfg Config, log zerolog.Logger) (_ *Loop, err error) {
 	l.evaluate = l.velState[0] >= 0 && l.velState[1] >= 0 && !l.velTruthMissing()
 	l.r2 = decode.NewR2(2)
 
-	// Stimulation.
+	// Stimulation: controller → (watchdog) → Limit → sink. The NATS sink
+	// needs the connection, so that chain is finished in Connect.
 	if cfg.Stimulate.Controller != "none" {
-		brain := l.brain // Validate made sure: sink sim needs source sim
-		if n := cfg.Stimulate.Limit.Electrodes; n > brain.Units() {
-			return nil, fmt.Errorf("stimulate.limit.electrodes: %d, but the sim has %d electrodes", n, brain.Units())
-		}
-		sink := stimulate.NewSimSink(brain)
-		lc := cfg.Stimulate.Limit
-		if cfg.Run.Lockstep {
-			// Deterministic rate accounting: time from the sample clock.
-			lc.Clock = func() int64 { return int64(float64(brain.Sample()) * 1e9 / rate) }
-		} else {
-			lc.Clock = acquire.Now
-		}
-		if l.limit, err = stimulate.NewLimit(sink, lc, log.With().Str("component", "limit").Logger()); err != nil {
-			return nil, fmt.Errorf("stimulate.limit: %w", err)
-		}
-		if l.ctrl, err = stimulate.NewThresholdController(cfg.Stimulate.Threshold, l.stateNames, rate); err != nil {
+		ctl, err := stimulate.NewThresholdController(cfg.Stimulate.Threshold, l.stateNames, rate)
+		if err != nil {
 			return nil, fmt.Errorf("stimulate.threshold: %w", err)
+		}
+		l.ctrlRaw = ctl
+		switch cfg.Stimulate.Sink {
+		case "sim":
+			if n := cfg.Stimulate.Limit.Electrodes; n > l.brain.Units() {
+				return nil, fmt.Errorf("stimulate.limit.electrodes: %d, but the sim has %d electrodes", n, l.brain.Units())
+			}
+			err = l.buildStim(stimulate.NewSimSink(l.brain))
+		case "pulsepal":
+			var pp *stimulate.PulsePalSink
+			if pp, err = stimulate.OpenPulsePal(cfg.Stimulate.PulsePal); err != nil {
+				return nil, fmt.Errorf("stimulate.pulsepal: %w", err)
+			}
+			err = l.buildStim(pp)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 
@@ -386,6 +393,40 @@ func Build(cfg Config, log zerolog.Logger) (_ *Loop, err error) {
 	l.wireBuf = make([]byte, 0, acquire.WireHeaderSize+4096*12)
 	l.pattern.Pulses = make([]stimulate.Pulse, 0, 8)
 	return l, nil
+}
+
+// buildStim builds the chain in front of sink: the safety Limit, in real
+// time the watchdog before it, and the controller wrapped so that a panic
+// turns stimulation off.
+func (l *Loop) buildStim(sink stimulate.Stimulator) error {
+	lc := l.cfg.Stimulate.Limit
+	lc.Clock = acquire.Now
+	if l.cfg.Run.Lockstep && l.brain != nil {
+		// Deterministic rate accounting: time from the sample clock.
+		brain, rate := l.brain, l.rate
+		lc.Clock = func() int64 { return int64(float64(brain.Sample()) * 1e9 / rate) }
+	}
+	limit, err := stimulate.NewLimit(sink, lc, l.log.With().Str("component", "limit").Logger())
+	if err != nil {
+		_ = sink.Close()
+		return fmt.Errorf("stimulate.limit: %w", err)
+	}
+	l.limit, l.stim = limit, limit
+	if !l.cfg.Run.Lockstep {
+		// A lockstep run has no wall clock to go stale against.
+		dog, err := stimulate.NewWatchdog(limit, l.cfg.Stimulate.Watchdog, acquire.Now, l.log.With().Str("component", "watchdog").Logger())
+		if err != nil {
+			_ = limit.Close()
+			return fmt.Errorf("stimulate.watchdog: %w", err)
+		}
+		l.dog, l.stim = dog, dog
+	}
+	safe, err := stimulate.NewSafeController(l.ctrlRaw, l.stim, l.log.With().Str("component", "controller").Logger())
+	if err != nil {
+		return fmt.Errorf("stimulate: %w", err)
+	}
+	l.ctrl = safe
+	return nil
 }
 
 // velTruthMissing reports whether the source's ground truth lacks vx or vy.
@@ -432,6 +473,15 @@ func (l *Loop) Connect() error {
 		return err
 	}
 	l.nc, l.url = nc, url
+	if l.cfg.Stimulate.Controller != "none" && l.cfg.Stimulate.Sink == "nats" && l.stim == nil {
+		sink, err := stimulate.NewNATSPublishSink(nc, "bciloop."+l.cfg.Rig+".stim")
+		if err != nil {
+			return err
+		}
+		if err := l.buildStim(sink); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -580,6 +630,9 @@ func (l *Loop) Process(b *acquire.Block) error {
 			return fmt.Errorf("stage: %w", err)
 		}
 	}
+	if l.dog != nil {
+		l.dog.Feed(b.Arrived)
+	}
 	l.events.Add(uint64(len(b.Spikes)))
 	l.lostFrames.Add(b.Dropped)
 	if err := l.binner.Add(b); err != nil {
@@ -645,7 +698,7 @@ func (l *Loop) decodeBin() error {
 	}
 	if l.ctrl != nil && l.ctrl.Update(&l.pattern, &l.est) {
 		clipped := l.limit.Stats().Clipped
-		err := l.limit.Stimulate(context.Background(), &l.pattern)
+		err := l.stim.Stimulate(context.Background(), &l.pattern)
 		refused := errors.Is(err, stimulate.ErrRefused)
 		if err != nil && !refused {
 			l.stimErrs.Add(1)
@@ -771,8 +824,8 @@ func (l *Loop) recordStim(outcome acquire.StimOutcome) {
 // shutdown zeroes the stimulator, then flushes and closes NATS and the
 // recording.
 func (l *Loop) shutdown() {
-	if l.limit != nil {
-		if err := l.limit.Close(); err != nil {
+	if l.stim != nil {
+		if err := l.stim.Close(); err != nil {
 			l.log.Warn().Err(err).Msg("closing the stimulator")
 		}
 	}

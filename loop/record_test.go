@@ -1,12 +1,15 @@
 package loop
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/bciloop/bciloop/acquire"
 )
@@ -72,5 +75,56 @@ func TestRecordFromRun(t *testing.T) {
 	// A second run may not overwrite the recording.
 	if _, err := ParseConfig("c", []byte("run: {record: {path: "+path+"}}")); err == nil {
 		t.Fatal("config naming an existing recording accepted")
+	}
+}
+
+// TestNATSStimSink: with sink nats, the patterns that pass the Limit are
+// published as JSON on bciloop.<rig>.stim for an external stimulator.
+func TestNATSStimSink(t *testing.T) {
+	srv, err := StartEmbedded("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	sub, err := nc.SubscribeSync("bciloop.test.stim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = nc.Flush()
+	cfg := testConfig(t, 20*time.Second)
+	cfg.NATS.URL = srv.URL()
+	cfg.Stimulate.Controller, cfg.Stimulate.Sink = "threshold", "nats"
+	cfg.Stimulate.Threshold.Threshold = 8
+	l, err := Build(cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := l.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.StimPatterns == 0 || sum.StimRefused != 0 {
+		t.Fatalf("patterns %d refused %d", sum.StimPatterns, sum.StimRefused)
+	}
+	for i := uint64(0); i < sum.StimPatterns; i++ {
+		m, err := sub.NextMsg(2 * time.Second)
+		if err != nil {
+			t.Fatalf("pattern %d of %d not received: %v", i+1, sum.StimPatterns, err)
+		}
+		var p struct {
+			V      int `json:"v"`
+			Pulses []struct {
+				Electrode   int     `json:"electrode"`
+				AmplitudeUA float64 `json:"amplitude_ua"`
+			} `json:"pulses"`
+		}
+		if err := json.Unmarshal(m.Data, &p); err != nil || p.V != 1 || len(p.Pulses) != 1 || p.Pulses[0].Electrode != cfg.Stimulate.Threshold.Electrode {
+			t.Fatalf("pattern %s: %v", m.Data, err)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/bciloop/bciloop/acquire"
+	"github.com/bciloop/bciloop/stimulate"
 )
 
 // Summary is the final report of a run, printed as one JSON line by
@@ -33,8 +34,10 @@ type Summary struct {
 	StimRefused     uint64               `json:"stim_refused"`
 	StimClipped     uint64               `json:"stim_clipped"`
 	StimErrors      uint64               `json:"stim_errors"`
-	RecordPath      string               `json:"record_path,omitempty"`   // run.record.path
-	RecordErrors    uint64               `json:"record_errors,omitempty"` // appends or writes that failed (counted, never silent)
+	StimByRule      map[string]uint64    `json:"stim_by_rule,omitempty"`   // refused or clipped pulse trains per safety rule
+	WatchdogTrips   uint64               `json:"watchdog_trips,omitempty"` // times stale input turned stimulation off
+	RecordPath      string               `json:"record_path,omitempty"`    // run.record.path
+	RecordErrors    uint64               `json:"record_errors,omitempty"`  // appends or writes that failed (counted, never silent)
 	Error           string               `json:"error,omitempty"`
 }
 
@@ -67,6 +70,13 @@ func (l *Loop) Summary(wall time.Duration) Summary {
 	if l.limit != nil {
 		ls := l.limit.Stats()
 		s.StimPatterns, s.StimPulses, s.StimRefused, s.StimClipped = ls.Patterns, ls.Passed, ls.Refused, ls.Clipped
+		s.addByRule(&ls.ByRule)
+	}
+	if l.dog != nil {
+		ws := l.dog.Stats()
+		s.WatchdogTrips = ws.Trips
+		s.StimRefused += ws.Refused
+		s.addByRule(&ws.ByRule)
 	}
 	return s
 }
@@ -111,6 +121,18 @@ func (t *statusTicker) maybe() {
 	if t.l.cfg.Publish.Status && t.l.nc != nil {
 		if b, err := json.Marshal(s); err == nil {
 			t.l.publish(t.l.subjStatus, b)
+		}
+	}
+}
+
+// addByRule adds per-rule counts of refused or clipped pulse trains.
+func (s *Summary) addByRule(by *[stimulate.NumRules]uint64) {
+	for r, n := range by {
+		if n > 0 {
+			if s.StimByRule == nil {
+				s.StimByRule = map[string]uint64{}
+			}
+			s.StimByRule[stimulate.Rule(r).String()] += n
 		}
 	}
 }
