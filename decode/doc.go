@@ -58,7 +58,15 @@
 // # Evaluation
 //
 // R2 accumulates the coefficient of determination, correlation and RMSE per
-// state dimension in one pass, without allocating.
+// state dimension in one pass, without allocating. Offline, LoadMatrix reads
+// the data a lab already has (CSV with an optional header, or NumPy .npy),
+// ContiguousFolds and CrossValidateBins run contiguous k-fold
+// cross-validation (fold f tests the f-th block of bins; training drops the
+// bins that lags and windows would share with it), and Regression,
+// PositionErrors and Classification report the metrics: R², correlation and
+// RMSE per dimension; median and mean position error; accuracy, Cohen's
+// kappa and the chance level with its binomial 95 % limit (Müller-Putz et
+// al. 2008). These back `bciloop eval` and `bciloop calibrate`.
 //
 // # Conformance
 //
