@@ -57,6 +57,56 @@ func checkFileHeader(format string, version int, wantFormat string, wantVersion 
 	return errors.Join(errs...)
 }
 
+// shapedParams are the parameters of a decoder with States() states over
+// Units() units.
+type shapedParams interface {
+	Validate() error
+	States() int
+	Units() int
+}
+
+// shapedHeader opens the parameter files of decoders with a state over
+// units (ppf, popvec, wiener): format, version, and the shape, which the
+// reader checks against the parameters.
+type shapedHeader struct {
+	Format  string `json:"format"`
+	Version int    `json:"version"`
+	States  int    `json:"states"`
+	Units   int    `json:"units"`
+}
+
+func newShapedHeader(format string, version int, p shapedParams) shapedHeader {
+	return shapedHeader{Format: format, Version: version, States: p.States(), Units: p.Units()}
+}
+
+// writeShaped validates p and writes file, the header and p in one object.
+func writeShaped(w io.Writer, who string, p shapedParams, file any) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("%s: %w", who, err)
+	}
+	return writeParamFile(w, who, file)
+}
+
+// readShaped reads file (embedding h and p) from r and checks the header's
+// format, version and shape against p.
+func readShaped(r io.Reader, who string, file any, h *shapedHeader, format string, version int, p shapedParams) error {
+	if err := readParamFile(r, who, file); err != nil {
+		return err
+	}
+	errs := []error{checkFileHeader(h.Format, h.Version, format, version)}
+	if errs[0] == nil {
+		if err := p.Validate(); err != nil {
+			errs = append(errs, err)
+		} else if h.States != p.States() || h.Units != p.Units() {
+			errs = append(errs, fmt.Errorf("states, units: %d and %d, but the parameters have %d states and %d units", h.States, h.Units, p.States(), p.Units()))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%s: %w", who, err)
+	}
+	return nil
+}
+
 // WriteFileAtomic writes what write produces to the file at path, replacing
 // it atomically (a temporary file in the same directory is renamed over it);
 // on any error the file at path is untouched and no temporary file remains.

@@ -287,10 +287,7 @@ const (
 // "units": n, "state_names", "bin_width", "rate", "baseline": [n],
 // "modulation": [n], "pref": [n×d], "scale": [d]}.
 type popVecFile struct {
-	Format  string `json:"format"`
-	Version int    `json:"version"`
-	States  int    `json:"states"`
-	Units   int    `json:"units"`
+	shapedHeader
 	*PopVecParams
 }
 
@@ -299,29 +296,14 @@ func WritePopVecParams(w io.Writer, p *PopVecParams) error {
 	if p == nil {
 		return errors.New("popvec params: nil parameters")
 	}
-	if err := p.Validate(); err != nil {
-		return fmt.Errorf("popvec params: %w", err)
-	}
-	return writeParamFile(w, "popvec params", &popVecFile{Format: PopVecFormat, Version: PopVecVersion, States: p.States(), Units: p.Units(), PopVecParams: p})
+	return writeShaped(w, "popvec params", p, &popVecFile{newShapedHeader(PopVecFormat, PopVecVersion, p), p})
 }
 
 // ReadPopVecParams reads one population vector parameter file from r.
 func ReadPopVecParams(r io.Reader) (*PopVecParams, error) {
 	f := popVecFile{PopVecParams: new(PopVecParams)}
-	if err := readParamFile(r, "popvec params", &f); err != nil {
+	if err := readShaped(r, "popvec params", &f, &f.shapedHeader, PopVecFormat, PopVecVersion, f.PopVecParams); err != nil {
 		return nil, err
 	}
-	errs := []error{checkFileHeader(f.Format, f.Version, PopVecFormat, PopVecVersion)}
-	p := f.PopVecParams
-	if errs[0] == nil {
-		if err := p.Validate(); err != nil {
-			errs = append(errs, err)
-		} else if f.States != p.States() || f.Units != p.Units() {
-			errs = append(errs, fmt.Errorf("states, units: %d and %d, but the parameters have %d states and %d units", f.States, f.Units, p.States(), p.Units()))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("popvec params: %w", err)
-	}
-	return p, nil
+	return f.PopVecParams, nil
 }

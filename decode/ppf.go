@@ -493,10 +493,7 @@ const (
 //	 "state_names": [...], "bin_width": frames, "rate": Hz,
 //	 "state_mean": [d], "a": [d×d], "w": [d×d], "p0": [d×d], "beta": [n×(d+1)]}
 type ppfFile struct {
-	Format  string `json:"format"`
-	Version int    `json:"version"`
-	States  int    `json:"states"`
-	Units   int    `json:"units"`
+	shapedHeader
 	*PPFParams
 }
 
@@ -506,30 +503,15 @@ func WritePPFParams(w io.Writer, p *PPFParams) error {
 	if p == nil {
 		return errors.New("ppf params: nil parameters")
 	}
-	if err := p.Validate(); err != nil {
-		return fmt.Errorf("ppf params: %w", err)
-	}
-	return writeParamFile(w, "ppf params", &ppfFile{Format: PPFFormat, Version: PPFVersion, States: p.States(), Units: p.Units(), PPFParams: p})
+	return writeShaped(w, "ppf params", p, &ppfFile{newShapedHeader(PPFFormat, PPFVersion, p), p})
 }
 
 // ReadPPFParams reads one PPF parameter file from r, rejecting unknown
 // fields, another format or version, trailing data and invalid parameters.
 func ReadPPFParams(r io.Reader) (*PPFParams, error) {
 	f := ppfFile{PPFParams: new(PPFParams)}
-	if err := readParamFile(r, "ppf params", &f); err != nil {
+	if err := readShaped(r, "ppf params", &f, &f.shapedHeader, PPFFormat, PPFVersion, f.PPFParams); err != nil {
 		return nil, err
 	}
-	errs := []error{checkFileHeader(f.Format, f.Version, PPFFormat, PPFVersion)}
-	p := f.PPFParams
-	if errs[0] == nil {
-		if err := p.Validate(); err != nil {
-			errs = append(errs, err)
-		} else if f.States != p.States() || f.Units != p.Units() {
-			errs = append(errs, fmt.Errorf("states, units: %d and %d, but the parameters have %d states and %d units", f.States, f.Units, p.States(), p.Units()))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("ppf params: %w", err)
-	}
-	return p, nil
+	return f.PPFParams, nil
 }

@@ -323,10 +323,7 @@ const (
 // "state_names", "bin_width", "rate", "lags": L, "state_mean": [d],
 // "count_mean": [n], "weights": [d×(n·L)]}.
 type wienerFile struct {
-	Format  string `json:"format"`
-	Version int    `json:"version"`
-	States  int    `json:"states"`
-	Units   int    `json:"units"`
+	shapedHeader
 	*WienerParams
 }
 
@@ -335,29 +332,14 @@ func WriteWienerParams(w io.Writer, p *WienerParams) error {
 	if p == nil {
 		return errors.New("wiener params: nil parameters")
 	}
-	if err := p.Validate(); err != nil {
-		return fmt.Errorf("wiener params: %w", err)
-	}
-	return writeParamFile(w, "wiener params", &wienerFile{Format: WienerFormat, Version: WienerVersion, States: p.States(), Units: p.Units(), WienerParams: p})
+	return writeShaped(w, "wiener params", p, &wienerFile{newShapedHeader(WienerFormat, WienerVersion, p), p})
 }
 
 // ReadWienerParams reads one Wiener parameter file from r.
 func ReadWienerParams(r io.Reader) (*WienerParams, error) {
 	f := wienerFile{WienerParams: new(WienerParams)}
-	if err := readParamFile(r, "wiener params", &f); err != nil {
+	if err := readShaped(r, "wiener params", &f, &f.shapedHeader, WienerFormat, WienerVersion, f.WienerParams); err != nil {
 		return nil, err
 	}
-	errs := []error{checkFileHeader(f.Format, f.Version, WienerFormat, WienerVersion)}
-	p := f.WienerParams
-	if errs[0] == nil {
-		if err := p.Validate(); err != nil {
-			errs = append(errs, err)
-		} else if f.States != p.States() || f.Units != p.Units() {
-			errs = append(errs, fmt.Errorf("states, units: %d and %d, but the parameters have %d states and %d units", f.States, f.Units, p.States(), p.Units()))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("wiener params: %w", err)
-	}
-	return p, nil
+	return f.WienerParams, nil
 }
