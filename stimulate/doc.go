@@ -75,6 +75,19 @@
 // towards less stimulation; package pulsepaltest is a fake Pulse Pal that
 // parses the same opcodes behind a pseudo-terminal.
 //
+// Controllers, each reading one named component of the estimate it is
+// given: ThresholdController (a decoded quantity crossing a level, with
+// lockout); RateClampController (PI control of a population rate to a
+// target with anti-windup, Newman et al. 2015; state "rate");
+// EventController (line-length detection of events, Esteller et al. 2001,
+// with threshold, lockout and refractory; state "lfp"); AdaptiveController
+// (adaptive beta stimulation, Little et al. 2013: band power → amplitude in
+// a clinician window with hysteresis and a ramp limit; state "beta_power");
+// PhaseController (stimulation at a target phase of an oscillation estimated
+// by AR forward prediction, Chen et al. 2013; one "lfp" estimate per
+// sample); ScheduleController (open-loop periodic or seeded Poisson timing,
+// for sham and comparison). The loop wires the threshold controller today.
+//
 // A typical chain, built once by the loop:
 //
 //	ctl, _ := stimulate.NewThresholdController(ctlCfg, decoder.StateNames(), rate)
