@@ -1,0 +1,351 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/bciloop/bciloop/model"
+)
+
+// SeizureConfig configures a SeizureCircuit.
+type SeizureConfig struct {
+	Seed   uint64  `yaml:"seed"`
+	RateHz float64 `yaml:"rate_hz"` // frames per second (LFP samples and spike bins)
+
+	JansenRit  model.JansenRit `yaml:"jansen_rit"`  // mass parameters; A is the resting excitatory gain A₀
+	InputHz    float64         `yaml:"input_hz"`    // mean input p, s⁻¹
+	InputNoise float64         `yaml:"input_noise"` // σ_p, s⁻¹·√ms
+	GainUV     float64         `yaml:"gain_uv"`     // LFP µV per mV
+	HighPassHz float64         `yaml:"high_pass_hz"`
+
+	// Slow excitability z ∈ [0, 1]: A = A₀ + DeltaA·z; z builds up with
+	// time constant Build and recovers with time constant Recover at full
+	// event activity w (see SeizureCircuit).
+	DeltaA  float64       `yaml:"delta_a"` // mV
+	Build   time.Duration `yaml:"build"`
+	Recover time.Duration `yaml:"recover"`
+	// RecoverLag is the time constant of the activity w that drives the
+	// recovery (a low-pass of the event indicator).
+	RecoverLag time.Duration `yaml:"recover_lag"`
+	Z0         float64       `yaml:"z0"` // initial z
+
+	// Events: the RMS of the output about its slow mean (smoothing
+	// RMSTau, mean MeanTau) above OnsetMV starts an event, below OffsetMV
+	// ends it.
+	RMSTau   time.Duration `yaml:"rms_tau"`
+	MeanTau  time.Duration `yaml:"mean_tau"`
+	OnsetMV  float64       `yaml:"onset_mv"`
+	OffsetMV float64       `yaml:"offset_mv"`
+
+	// Units: Poisson units firing at RateScale·S(v) (S the pyramidal firing
+	// of the mass, s⁻¹), each with its own gain uniform in
+	// [1 − UnitSpread, 1 + UnitSpread].
+	Units      int     `yaml:"units"`
+	RateScale  float64 `yaml:"rate_scale"`
+	UnitSpread float64 `yaml:"unit_spread"`
+
+	// Stimulation of the pyramidal input through electrode 0, as
+	// BetaConfig.
+	StimGainHz float64       `yaml:"stim_gain_hz"`
+	StimRefUA  float64       `yaml:"stim_ref_ua"`
+	StimTau    time.Duration `yaml:"stim_tau"`
+	StimQueue  int           `yaml:"stim_queue"`
+}
+
+// DefaultSeizureConfig returns a circuit at 1 kHz built on the Jansen &
+// Rit (1995) mass at its published parameters and input 160 s⁻¹ (inside the
+// paper's 120–320 s⁻¹), whose excitatory gain A drifts from 3.25 mV towards
+// 3.85 mV with τ = 20 s. At this input, raising A past ≈ 3.5 mV switches the
+// mass from the alpha rhythm to large rhythmic spikes at ≈ 5 Hz, the
+// epileptiform regime of the model (Jansen & Rit 1995 §3; Wendling et al.
+// 2000, Biol Cybern 83:367; its coexistence with the alpha cycle is
+// analysed by Grimbert & Faugeras 2006, Neural Comput 18:3052). Events
+// start when the output's RMS (100 ms) exceeds 3 mV (about three times the
+// resting level) and end below 2 mV; the recovery (τ = 1 s at full
+// activity) follows the events with a lag of 2 s, so an event deepens
+// before it ends: events of about 2–3 s every 15–20 s. 40 multi-unit
+// channels fire at 10·S(v), about 35 Hz at rest.
+func DefaultSeizureConfig() SeizureConfig {
+	return SeizureConfig{
+		Seed:       1,
+		RateHz:     1000,
+		JansenRit:  model.JansenRit1995(),
+		InputHz:    160,
+		InputNoise: 20,
+		GainUV:     20,
+		HighPassHz: 0.5,
+		DeltaA:     0.6,
+		Build:      20 * time.Second,
+		Recover:    time.Second,
+		RecoverLag: 2 * time.Second,
+		RMSTau:     100 * time.Millisecond,
+		MeanTau:    2 * time.Second,
+		OnsetMV:    3,
+		OffsetMV:   2,
+		Units:      40,
+		RateScale:  10,
+		UnitSpread: 0.5,
+		StimGainHz: 400,
+		StimRefUA:  50,
+		StimTau:    5 * time.Millisecond,
+		StimQueue:  16,
+	}
+}
+
+// Validate reports every problem of c at once, each as "key: message".
+func (c *SeizureConfig) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	positive := func(key string, v float64) {
+		if !(v > 0) || !finite(v) {
+			bad(key, "must be finite and > 0, got %v", v)
+		}
+	}
+	nonNegative := func(key string, v float64) {
+		if !(v >= 0) || !finite(v) {
+			bad(key, "must be finite and ≥ 0, got %v", v)
+		}
+	}
+	durations := func(key string, d time.Duration) {
+		if d <= 0 {
+			bad(key, "must be > 0, got %v", d)
+		}
+	}
+	positive("rate_hz", c.RateHz)
+	if err := c.JansenRit.Validate(); err != nil {
+		bad("jansen_rit", "%v", err)
+	}
+	nonNegative("input_hz", c.InputHz)
+	nonNegative("input_noise", c.InputNoise)
+	positive("gain_uv", c.GainUV)
+	positive("high_pass_hz", c.HighPassHz)
+	if c.HighPassHz >= c.RateHz/2 {
+		bad("high_pass_hz", "must be below the Nyquist frequency %v Hz, got %v", c.RateHz/2, c.HighPassHz)
+	}
+	nonNegative("delta_a", c.DeltaA)
+	durations("build", c.Build)
+	durations("recover", c.Recover)
+	durations("recover_lag", c.RecoverLag)
+	if !(c.Z0 >= 0 && c.Z0 <= 1) {
+		bad("z0", "must be in [0, 1], got %v", c.Z0)
+	}
+	durations("rms_tau", c.RMSTau)
+	durations("mean_tau", c.MeanTau)
+	positive("onset_mv", c.OnsetMV)
+	positive("offset_mv", c.OffsetMV)
+	if c.OffsetMV > c.OnsetMV {
+		bad("offset_mv", "must be ≤ onset_mv (%v), got %v", c.OnsetMV, c.OffsetMV)
+	}
+	if c.Units < 0 || c.Units > maxUnits {
+		bad("units", "must be in [0, %d], got %d", maxUnits, c.Units)
+	}
+	nonNegative("rate_scale", c.RateScale)
+	if !(c.UnitSpread >= 0 && c.UnitSpread <= 1) {
+		bad("unit_spread", "must be in [0, 1], got %v", c.UnitSpread)
+	}
+	nonNegative("stim_gain_hz", c.StimGainHz)
+	positive("stim_ref_ua", c.StimRefUA)
+	durations("stim_tau", c.StimTau)
+	if c.StimQueue < 1 || c.StimQueue > maxUnits {
+		bad("stim_queue", "must be in [1, %d], got %d", maxUnits, c.StimQueue)
+	}
+	return errors.Join(errs...)
+}
+
+// Streams of the seizure circuit's generators.
+const (
+	streamSeizureInput = 0x7365697a696e7031
+	streamSeizureUnits = 0x7365697a756e7431
+	streamSeizureGains = 0x7365697a67616e31
+)
+
+// seizureTruthNames names the ground truth of a frame.
+var seizureTruthNames = [...]string{"event", "onset", "excitability"}
+
+// SeizureCircuit is a seizure-like circuit: a Jansen–Rit neural mass
+// (model.JansenRit) whose excitability drifts slowly into recurrent
+// synchronous events, with an LFP and a population of spiking units.
+//
+// Slow variable. In the spirit of the permittivity variable of the
+// Epileptor (Jirsa et al. 2014, Brain 137:2210), which builds up between
+// seizures and is driven back by them, the excitatory gain is
+// A(t) = A₀ + ΔA·z(t) with, per frame of Δt,
+//
+//	w ← w·e^{−Δt/τ_lag} + (1 − e^{−Δt/τ_lag})·event
+//	z ← (1 + (z − 1)·e^{−Δt/τ_build})·e^{−w·Δt/τ_recover}
+//
+// so excitability ramps up until the mass discharges (raising A turns the
+// alpha rhythm into large rhythmic discharges; Jansen & Rit 1995; Wendling
+// et al. 2000, Biol Cybern 83:367), and the activity w of each event,
+// lagging it by τ_lag = RecoverLag, drives z back down and ends it.
+//
+// Events (ground truth). With v = y1 − y2 (mV), a slow mean
+// m ← m + (1 − a_m)(v − m) (MeanTau) and a smoothed power
+// q ← a_q q + (1 − a_q)(v − m)² (RMSTau), an event starts when √q exceeds
+// OnsetMV and ends when it falls below OffsetMV (hysteresis). The truth of a
+// frame is [event, onset, z]: event 1 inside an event, onset 1 on its first
+// frame.
+//
+// LFP: v high-passed at HighPassHz (first order) times GainUV, as in
+// BetaCircuit. Units: unit i fires in a frame with probability
+// 1 − exp(−λ_i Δt), λ_i = g_i·RateScale·S(v), S the mass's sigmoid
+// (the pyramidal firing, s⁻¹), one uniform draw per unit per frame (common
+// random numbers, as MotorCortex). Shared rate fluctuations make the units
+// synchronous during the large discharges of an event, which Synchrony
+// measures. Input noise and stimulation: as BetaCircuit (electrode 0
+// raises the input p).
+//
+// Concurrency: as BetaCircuit.
+type SeizureCircuit struct {
+	cfg    SeizureConfig
+	rate   float64
+	sample atomic.Int64
+
+	jr      model.JansenRit
+	sub     int
+	h       float64
+	noiseSD float64
+	hpAlpha float64
+	aBuild  float64
+	aMean   float64
+	aRMS    float64
+	aLag    float64
+
+	x          [6]float64
+	k          [5][6]float64
+	hpIn, hpOu float64
+	z, w       float64
+	mean, pow  float64
+	inEvent    bool
+	gains      []float64
+
+	noise *rand.Rand
+	units rand.PCG
+	stim  massStim
+}
+
+// NewSeizureCircuit validates cfg and builds the circuit, starting from the
+// resting rhythm (1 s of warm-up at z = Z0, without drift).
+func NewSeizureCircuit(cfg SeizureConfig) (*SeizureCircuit, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sim: seizure config: %w", err)
+	}
+	c := &SeizureCircuit{cfg: cfg, rate: cfg.RateHz, jr: cfg.JansenRit, z: cfg.Z0,
+		noise: rand.New(rand.NewPCG(cfg.Seed, streamSeizureInput)), gains: make([]float64, cfg.Units)}
+	c.units.Seed(cfg.Seed, streamSeizureUnits)
+	g := rand.New(rand.NewPCG(cfg.Seed, streamSeizureGains))
+	for i := range c.gains {
+		c.gains[i] = 1 + cfg.UnitSpread*(2*g.Float64()-1)
+	}
+	frameMs := 1000 / cfg.RateHz
+	c.sub = max(1, int(math.Ceil(frameMs/cfg.JansenRit.MaxStep())))
+	c.h = frameMs / float64(c.sub)
+	c.noiseSD = cfg.InputNoise / math.Sqrt(c.h)
+	dt := 1 / cfg.RateHz
+	rc := 1 / (2 * math.Pi * cfg.HighPassHz)
+	c.hpAlpha = rc / (rc + dt)
+	c.aBuild = math.Exp(-dt / cfg.Build.Seconds())
+	c.aMean = math.Exp(-dt / cfg.MeanTau.Seconds())
+	c.aRMS = math.Exp(-dt / cfg.RMSTau.Seconds())
+	c.aLag = math.Exp(-dt / cfg.RecoverLag.Seconds())
+	c.stim.init(cfg.RateHz, cfg.StimTau, cfg.StimQueue)
+
+	c.jr.A = cfg.JansenRit.A + cfg.DeltaA*c.z
+	warm := int(math.Ceil(cfg.RateHz))
+	var sum float64
+	for range warm {
+		massRK4(&c.jr, &c.x, &c.k, c.sub, c.h, cfg.InputHz, c.noiseSD, c.noise)
+		sum += c.x[1] - c.x[2]
+	}
+	c.mean = sum / float64(warm)
+	c.hpIn = c.x[1] - c.x[2]
+	return c, nil
+}
+
+// Rate returns the frame rate in Hz.
+func (c *SeizureCircuit) Rate() float64 { return c.rate }
+
+// Channels returns the LFP channel names: "LFP".
+func (c *SeizureCircuit) Channels() []string { return []string{"LFP"} }
+
+// Units returns the number of spiking units.
+func (c *SeizureCircuit) Units() int { return c.cfg.Units }
+
+// Sample returns the index of the next frame Advance will generate.
+func (c *SeizureCircuit) Sample() int64 { return c.sample.Load() }
+
+// Config returns the configuration the circuit was built with.
+func (c *SeizureCircuit) Config() SeizureConfig { return c.cfg }
+
+// TruthDims returns the ground-truth values per frame: 3.
+func (c *SeizureCircuit) TruthDims() int { return len(seizureTruthNames) }
+
+// TruthNames returns "event", "onset" and "excitability" (z).
+func (c *SeizureCircuit) TruthNames() []string { return append([]string(nil), seizureTruthNames[:]...) }
+
+// Advance generates the next frames frames: one LFP sample (µV) per frame
+// appended to lfp, the units' spikes (in frame order, then by unit) to
+// spikes, and [event, onset, z] per frame to truth. It does not allocate
+// when they have room.
+func (c *SeizureCircuit) Advance(frames int, lfp []float32, spikes []Event, truth []float64) ([]float32, []Event, []float64) {
+	s := c.sample.Load()
+	dt := 1 / c.rate
+	a0, dA := c.cfg.JansenRit.A, c.cfg.DeltaA
+	for range frames {
+		ev := c.stim.step(s)
+		c.jr.A = a0 + dA*c.z
+		massRK4(&c.jr, &c.x, &c.k, c.sub, c.h, c.cfg.InputHz+ev, c.noiseSD, c.noise)
+		v := c.x[1] - c.x[2]
+		c.hpOu = c.hpAlpha * (c.hpOu + v - c.hpIn)
+		c.hpIn = v
+		c.mean += (1 - c.aMean) * (v - c.mean)
+		d := v - c.mean
+		c.pow = c.aRMS*c.pow + (1-c.aRMS)*d*d
+		rms := math.Sqrt(c.pow)
+		onset := 0.0
+		switch {
+		case !c.inEvent && rms > c.cfg.OnsetMV:
+			c.inEvent, onset = true, 1
+		case c.inEvent && rms < c.cfg.OffsetMV:
+			c.inEvent = false
+		}
+		ind := 0.0
+		if c.inEvent {
+			ind = 1
+		}
+		c.w = c.aLag*c.w + (1-c.aLag)*ind
+		c.z = (1 + (c.z-1)*c.aBuild) * math.Exp(-c.w*dt/c.cfg.Recover.Seconds())
+		lam := c.cfg.RateScale * c.jr.Sigmoid(v) * dt
+		for i, g := range c.gains {
+			if spike(float64(c.units.Uint64()>>11)*0x1p-53, g*lam) {
+				spikes = append(spikes, Event{Sample: s, Channel: int32(i)})
+			}
+		}
+		event := 0.0
+		if c.inEvent {
+			event = 1
+		}
+		lfp = append(lfp, float32(c.cfg.GainUV*c.hpOu))
+		truth = append(truth, event, onset, c.z)
+		s++
+	}
+	c.sample.Store(s)
+	return lfp, spikes, truth
+}
+
+// Stimulate queues the pulse train s on electrode 0, as
+// BetaCircuit.Stimulate.
+func (c *SeizureCircuit) Stimulate(s Stimulus) error {
+	return c.stim.stimulate(s, c.cfg.StimGainHz, c.cfg.StimRefUA)
+}
+
+// StopStimulation cancels every pending and ongoing pulse train.
+func (c *SeizureCircuit) StopStimulation() { c.stim.stop() }
+
+var _ Stimulable = (*SeizureCircuit)(nil)
