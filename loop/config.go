@@ -118,6 +118,9 @@ type RunConfig struct {
 	// format (acquire.CreateRecording; an existing file is never
 	// overwritten).
 	Record RecordConfig `yaml:"record"`
+
+	// Metrics serves Prometheus metrics (and optionally pprof) over HTTP.
+	Metrics MetricsConfig `yaml:"metrics"`
 }
 
 // RecordConfig is recording from run: the file and the recorder's options.
@@ -294,6 +297,7 @@ func (c *Config) Validate() error {
 	if c.Run.Status <= 0 {
 		add("run.status_interval", "must be > 0")
 	}
+	nest("run.metrics", c.Run.Metrics.Validate())
 	if c.Run.Record.Path != "" {
 		nest("run.record", c.Run.Record.RecorderConfig.Validate())
 		if _, err := os.Stat(c.Run.Record.Path); err == nil {

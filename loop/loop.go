@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -64,6 +65,11 @@ type Loop struct {
 	limit   *stimulate.Limit
 	dog     *stimulate.Watchdog  // real time only
 	stim    stimulate.Stimulator // the head of the chain: watchdog or limit
+
+	metrics      *metricsServer
+	metricsAddr  atomic.Pointer[string]
+	decoderReady atomic.Bool
+	r2Last       atomic.Uint64 // float64 bits of the last R² computed on the pipeline goroutine
 
 	// recording from run (nil when run.record.path is empty)
 	rec     *acquire.Recorder
@@ -330,6 +336,7 @@ func Build(cfg Config, log zerolog.Logger) (_ *Loop, err error) {
 		if l.dec, err = l.kind.build(&l.cfg.Decoder, p); err != nil {
 			return nil, fmt.Errorf("decoder: %w", err)
 		}
+		l.decoderReady.Store(true)
 		if sn, ok := l.dec.(decode.StateNamer); ok {
 			l.stateNames = sn.StateNames()
 		}
@@ -495,6 +502,17 @@ func (l *Loop) Run(ctx context.Context) (Summary, error) {
 	if err := l.startRecording(); err != nil {
 		l.shutdown()
 		return l.Summary(0), err
+	}
+	if mc := l.cfg.Run.Metrics; mc.Listen != "" && l.metrics == nil {
+		m, err := startMetrics(l, mc)
+		if err != nil {
+			l.shutdown()
+			return l.Summary(0), err
+		}
+		l.metrics = m
+		addr := m.addr.String()
+		l.metricsAddr.Store(&addr)
+		l.log.Info().Str("url", "http://"+m.addr.String()+"/metrics").Bool("pprof", mc.Pprof).Msg("serving metrics")
 	}
 	start := time.Now()
 	runErr := l.run(ctx)
@@ -759,6 +777,7 @@ func (l *Loop) calibrate() error {
 		}
 	}
 	l.dec = dec
+	l.decoderReady.Store(true)
 	l.calib = nil
 	l.log.Info().Str("decoder", l.decName).Int("bins", l.calibBins).Dur("fit", time.Since(t0)).Msg("decoder calibrated")
 	return nil
@@ -822,8 +841,11 @@ func (l *Loop) recordStim(outcome acquire.StimOutcome) {
 }
 
 // shutdown zeroes the stimulator, then flushes and closes NATS and the
-// recording.
+// recording, and stops serving metrics.
 func (l *Loop) shutdown() {
+	if l.metrics != nil {
+		defer l.metrics.close()
+	}
 	if l.stim != nil {
 		if err := l.stim.Close(); err != nil {
 			l.log.Warn().Err(err).Msg("closing the stimulator")

@@ -2,6 +2,7 @@ package loop
 
 import (
 	"encoding/json"
+	"math"
 	"time"
 
 	"github.com/bciloop/bciloop/acquire"
@@ -42,7 +43,24 @@ type Summary struct {
 }
 
 // Summary returns the figures so far; wall is the run's wall-clock time.
+//
+// Summary reads the decoder's accuracy accumulator, which the pipeline
+// goroutine writes: call it from that goroutine, or once Run has returned.
 func (l *Loop) Summary(wall time.Duration) Summary {
+	s := l.snapshot(wall)
+	if l.r2.Count() > 1 {
+		s.R2VelDims = l.r2.R2To(nil)
+		m := (s.R2VelDims[0] + s.R2VelDims[1]) / 2
+		s.R2Vel = &m
+		l.r2Last.Store(math.Float64bits(m))
+	}
+	return s
+}
+
+// snapshot returns the figures any goroutine may read (counters, limit and
+// watchdog statistics, latency histograms), with R² as of the last status
+// line.
+func (l *Loop) snapshot(wall time.Duration) Summary {
 	s := Summary{
 		Rig: l.cfg.Rig, Mode: "realtime", NATSURL: l.url,
 		SimSeconds:  float64(l.simSamples.Load()) / l.rate,
@@ -62,9 +80,8 @@ func (l *Loop) Summary(wall time.Duration) Summary {
 	for k, h := range l.lat {
 		s.Stages[k] = h.Quantiles()
 	}
-	if l.r2.Count() > 1 {
-		s.R2VelDims = l.r2.R2To(nil)
-		m := (s.R2VelDims[0] + s.R2VelDims[1]) / 2
+	if b := l.r2Last.Load(); b != 0 {
+		m := math.Float64frombits(b)
 		s.R2Vel = &m
 	}
 	if l.limit != nil {
