@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"runtime"
 	"strings"
 	"sync/atomic"
