@@ -34,6 +34,18 @@
 // nothing to scan. Stimulation may arrive concurrently from another
 // goroutine.
 //
+// Continuous-signal presets, neural masses of Jansen & Rit (1995): EEG, a
+// motor-imagery EEG generator (six sources with alpha and mu/beta rhythms,
+// projected by a radial-dipole lead field to 11 named 10–20 channels at
+// 250 Hz, 1/f background, a Graz-paradigm cue schedule whose imagery
+// desynchronises mu and beta over the contralateral motor source, class
+// ground truth per frame); BetaCircuit, a noise-driven mass just past its
+// Hopf bifurcation giving ~22 Hz bursts in a 1 kHz LFP, with burst ground
+// truth, that stimulation suppresses; SeizureCircuit, a mass whose
+// excitability drifts slowly into ~5 Hz synchronous events, with an LFP,
+// 40 multi-unit channels and event-onset ground truth. The beta and seizure
+// circuits are Stimulable.
+//
 // Everything random takes a seed; the same seed and the same stimulation give
 // the same output bit for bit. Spikes use common random numbers (one uniform
 // draw per unit per frame), so a run with stimulation differs from the run
