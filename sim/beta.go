@@ -192,31 +192,8 @@ func (m *massStim) step(s int64) float64 {
 // stimulate validates s for a single electrode (index 0) and queues it with
 // a gain of gainHz·I/refUA per pulse.
 func (m *massStim) stimulate(s Stimulus, gainHz, refUA float64) error {
-	var errs []error
-	if s.Electrode != 0 {
-		errs = append(errs, fmt.Errorf("electrode %d out of range [0, 1)", s.Electrode))
-	}
-	if !(s.AmplitudeUA > 0) || !finite(s.AmplitudeUA) {
-		errs = append(errs, fmt.Errorf("amplitude %v µA must be finite and > 0", s.AmplitudeUA))
-	}
-	if !(s.PhaseUS > 0) || !finite(s.PhaseUS) {
-		errs = append(errs, fmt.Errorf("phase width %v µs must be finite and > 0", s.PhaseUS))
-	}
-	if s.Count < 1 {
-		errs = append(errs, fmt.Errorf("count %d must be ≥ 1", s.Count))
-	}
-	if s.Count > 1 {
-		switch {
-		case !(s.FreqHz > 0) || !finite(s.FreqHz):
-			errs = append(errs, fmt.Errorf("frequency %v Hz must be finite and > 0 for a train of %d pulses", s.FreqHz, s.Count))
-		case s.FreqHz > m.rate:
-			errs = append(errs, fmt.Errorf("frequency %v Hz exceeds the simulation rate %v Hz", s.FreqHz, m.rate))
-		case s.PhaseUS > 0 && 2*s.PhaseUS*1e-6*s.FreqHz >= 1:
-			errs = append(errs, fmt.Errorf("frequency %v Hz makes %v µs biphasic pulses overlap", s.FreqHz, s.PhaseUS))
-		}
-	}
-	if errs != nil {
-		return fmt.Errorf("%w: %w", ErrBadStimulus, errors.Join(errs...))
+	if err := checkStimulus(&s, 1, m.rate, 0); err != nil {
+		return err
 	}
 	t := massTrain{count: s.Count, gain: gainHz * s.AmplitudeUA / refUA, first: s.Sample}
 	if s.Count > 1 {

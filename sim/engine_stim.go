@@ -189,35 +189,7 @@ func (nw *Network) Stimulate(s Stimulus) error {
 }
 
 func (e *engine) checkStimulus(s *Stimulus) error {
-	var errs []error
-	if len(e.ex) == 0 {
-		errs = append(errs, errors.New("the network has no electrodes (sheet.grid = 0)"))
-	} else if s.Electrode < 0 || s.Electrode >= len(e.ex) {
-		errs = append(errs, fmt.Errorf("electrode %d out of range [0, %d)", s.Electrode, len(e.ex)))
-	}
-	if !(s.AmplitudeUA > 0) || !finite(s.AmplitudeUA) || s.AmplitudeUA > e.cfg.Sheet.MaxUA {
-		errs = append(errs, fmt.Errorf("amplitude %v µA must be in (0, %v]", s.AmplitudeUA, e.cfg.Sheet.MaxUA))
-	}
-	if !(s.PhaseUS > 0) || !finite(s.PhaseUS) {
-		errs = append(errs, fmt.Errorf("phase width %v µs must be finite and > 0", s.PhaseUS))
-	}
-	if s.Count < 1 {
-		errs = append(errs, fmt.Errorf("count %d must be ≥ 1", s.Count))
-	}
-	if s.Count > 1 {
-		switch {
-		case !(s.FreqHz > 0) || !finite(s.FreqHz):
-			errs = append(errs, fmt.Errorf("frequency %v Hz must be finite and > 0 for a train of %d pulses", s.FreqHz, s.Count))
-		case s.FreqHz > e.rate:
-			errs = append(errs, fmt.Errorf("frequency %v Hz exceeds the simulation rate %v Hz", s.FreqHz, e.rate))
-		case s.PhaseUS > 0 && 2*s.PhaseUS*1e-6*s.FreqHz >= 1:
-			errs = append(errs, fmt.Errorf("frequency %v Hz makes %v µs biphasic pulses overlap", s.FreqHz, s.PhaseUS))
-		}
-	}
-	if errs == nil {
-		return nil
-	}
-	return fmt.Errorf("%w: %w", ErrBadStimulus, errors.Join(errs...))
+	return checkStimulus(s, len(e.ex), e.rate, e.cfg.Sheet.MaxUA)
 }
 
 // Inject queues the current step in. It returns an error wrapping
