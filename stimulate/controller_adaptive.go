@@ -55,15 +55,7 @@ func (c *AdaptiveConfig) Validate() error {
 	case upOK && c.Lower >= c.Upper:
 		errs = append(errs, fmt.Errorf("lower: %v must be below upper %v (hysteresis)", c.Lower, c.Upper))
 	}
-	minOK := finite(c.MinUA) && c.MinUA >= 0
-	if !minOK {
-		errs = append(errs, fmt.Errorf("min_ua: must be finite and ≥ 0, got %v", c.MinUA))
-	}
-	if !(c.MaxUA > 0) || !finite(c.MaxUA) {
-		errs = append(errs, fmt.Errorf("max_ua: must be finite and > 0, got %v", c.MaxUA))
-	} else if minOK && c.MaxUA < c.MinUA {
-		errs = append(errs, fmt.Errorf("max_ua: %v is below min_ua %v", c.MaxUA, c.MinUA))
-	}
+	errs = append(errs, validateWindow(c.MinUA, c.MaxUA)...)
 	if !(c.RampUAPerS > 0) || !finite(c.RampUAPerS) {
 		errs = append(errs, fmt.Errorf("ramp_ua_per_s: must be finite and > 0, got %v", c.RampUAPerS))
 	}

@@ -151,3 +151,18 @@ func joinCtl(kind string, errs []error) error {
 	}
 	return nil
 }
+
+// validateWindow checks an amplitude window [min_ua, max_ua].
+func validateWindow(minUA, maxUA float64) []error {
+	var errs []error
+	minOK := finite(minUA) && minUA >= 0
+	if !minOK {
+		errs = append(errs, fmt.Errorf("min_ua: must be finite and ≥ 0, got %v", minUA))
+	}
+	if !(maxUA > 0) || !finite(maxUA) {
+		errs = append(errs, fmt.Errorf("max_ua: must be finite and > 0, got %v", maxUA))
+	} else if minOK && maxUA < minUA {
+		errs = append(errs, fmt.Errorf("max_ua: %v is below min_ua %v", maxUA, minUA))
+	}
+	return errs
+}

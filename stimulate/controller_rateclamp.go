@@ -65,15 +65,7 @@ func (c *RateClampConfig) Validate() error {
 	if !finite(c.Ki) || c.Ki < 0 {
 		errs = append(errs, fmt.Errorf("ki: must be finite and ≥ 0, got %v", c.Ki))
 	}
-	minOK := finite(c.MinUA) && c.MinUA >= 0
-	if !minOK {
-		errs = append(errs, fmt.Errorf("min_ua: must be finite and ≥ 0, got %v", c.MinUA))
-	}
-	if !(c.MaxUA > 0) || !finite(c.MaxUA) {
-		errs = append(errs, fmt.Errorf("max_ua: must be finite and > 0, got %v", c.MaxUA))
-	} else if minOK && c.MaxUA < c.MinUA {
-		errs = append(errs, fmt.Errorf("max_ua: %v is below min_ua %v", c.MaxUA, c.MinUA))
-	}
+	errs = append(errs, validateWindow(c.MinUA, c.MaxUA)...)
 	errs = append(errs, validateContinuous(c.Electrode, c.PhaseUS, c.GapUS, c.FreqHz)...)
 	return errors.Join(errs...)
 }
