@@ -45,13 +45,17 @@ func (c *SimSourceConfig) Validate() error {
 // or a Close is noticed within min(block duration, maxSimSleep).
 const maxSimSleep = 10 * time.Millisecond
 
-// SimSource is the Source of a synthetic brain. It owns the brain's advance:
-// each Read generates the next BlockFrames frames. Other goroutines may
-// stimulate the brain (sim.MotorCortex.Stimulate) concurrently.
+// SimSource is the Source of a synthetic brain (a SimBrain: the motor
+// cortex, the EEG, the beta or seizure circuit, a spiking network; see
+// SimPresets). It owns the brain's advance: each Read generates the next
+// BlockFrames frames. Other goroutines may stimulate the brain through
+// Stimulable concurrently.
 //
 // Blocks: Seq counts from 0, Start is the brain's frame index, Channels the
-// unit count, Data is empty (spike-only stream), Spikes carry the unit as
-// Channel and Unit 0, Truth carries the brain's [px, py, vx, vy] per frame,
+// brain's channel count (units of a spike stream, signals of a raw one),
+// Data the frame-major samples of a raw stream (empty for spike-only
+// streams), Spikes the spikes with the unit as Channel and Unit 0, Truth the
+// brain's ground truth per frame (for the motor cortex [px, py, vx, vy]),
 // and Arrived is Now() taken right after the block was generated.
 //
 // Lockstep (Realtime false): Read returns as soon as the block is generated.
@@ -72,9 +76,17 @@ const maxSimSleep = 10 * time.Millisecond
 // cancelled ctx or a Close ends a waiting Read within one block duration (at
 // most 10 ms).
 //
+// Applied stimulation: a brain that reports when a stimulus takes effect
+// (the motor cortex, sim.MotorCortexConfig.OnApplied) does so itself; for
+// the others Stimulable returns the brain's input wrapped so that the
+// source calls SimEnv.OnApplied(arrived, applied) once per stimulus, with
+// applied = Now() right after the Advance that generated its first pulse's
+// frame.
+//
 // Concurrency: Read from one goroutine at a time; Close from any goroutine.
 type SimSource struct {
-	brain   *sim.MotorCortex
+	brain   SimBrain
+	motor   *sim.MotorCortex // when brain is the motor cortex
 	cfg     SimSourceConfig
 	seq     uint64
 	blockNs float64 // block duration in ns
@@ -82,12 +94,33 @@ type SimSource struct {
 	t0      int64
 	started bool
 	due     int64
-	events  []sim.Event
+	dims    int             // ground-truth values per frame
+	track   *appliedTracker // nil when the brain reports applied stimuli itself, or has no input
 	closed  atomic.Bool
 }
 
-// NewSimSource returns a Source reading brain with cfg.
+// NewSimSource returns a Source reading the motor cortex brain with cfg.
 func NewSimSource(brain *sim.MotorCortex, cfg SimSourceConfig) (*SimSource, error) {
+	if brain == nil {
+		var errs []error
+		errs = append(errs, errors.New("brain: must not be nil"))
+		if err := cfg.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+		return nil, fmt.Errorf("acquire: sim source: %w", errors.Join(errs...))
+	}
+	s, err := NewSimBrainSource(&motorBrain{m: brain}, cfg, SimEnv{})
+	if err != nil {
+		return nil, err
+	}
+	s.motor = brain
+	return s, nil
+}
+
+// NewSimBrainSource returns a Source reading brain with cfg; env.OnApplied
+// (may be nil) is called for each stimulus applied through Stimulable when
+// the brain does not report applied stimuli itself.
+func NewSimBrainSource(brain SimBrain, cfg SimSourceConfig, env SimEnv) (*SimSource, error) {
 	var errs []error
 	if brain == nil {
 		errs = append(errs, errors.New("brain: must not be nil"))
@@ -99,16 +132,37 @@ func NewSimSource(brain *sim.MotorCortex, cfg SimSourceConfig) (*SimSource, erro
 		return nil, fmt.Errorf("acquire: sim source: %w", err)
 	}
 	blockNs := float64(cfg.BlockFrames) / brain.Rate() * 1e9
-	return &SimSource{
+	s := &SimSource{
 		brain:   brain,
 		cfg:     cfg,
 		blockNs: blockNs,
 		chunk:   max(1, min(int64(blockNs), int64(maxSimSleep))),
-	}, nil
+		dims:    len(brain.TruthNames()),
+	}
+	if mb, ok := brain.(*motorBrain); ok {
+		s.motor = mb.m
+	}
+	if t := brain.Target(); t != nil && env.OnApplied != nil && !reportsApplied(brain) {
+		s.track = newAppliedTracker(t, env)
+	}
+	return s, nil
 }
 
-// Brain returns the synthetic brain the source reads.
-func (s *SimSource) Brain() *sim.MotorCortex { return s.brain }
+// Brain returns the motor cortex the source reads, or nil when it reads
+// another brain (see SimBrain).
+func (s *SimSource) Brain() *sim.MotorCortex { return s.motor }
+
+// SimBrain returns the synthetic brain the source reads.
+func (s *SimSource) SimBrain() SimBrain { return s.brain }
+
+// Stimulable returns the brain's stimulation input (wrapped to report
+// applied stimuli when the brain does not), or nil when it has none.
+func (s *SimSource) Stimulable() sim.Stimulable {
+	if s.track != nil {
+		return s.track
+	}
+	return s.brain.Target()
+}
 
 // Due returns the monotonic time in ns at which the last block read was due
 // (real time), or 0 in lockstep. Arrived − Due is the pacing lateness.
@@ -134,21 +188,19 @@ func (s *SimSource) Read(ctx context.Context, b *Block) error {
 		s.due = due
 	}
 	start := s.brain.Sample()
-	s.events, b.Truth = s.brain.Advance(s.cfg.BlockFrames, s.events[:0], b.Truth[:0])
-	spikes := b.Spikes[:0]
-	for _, e := range s.events {
-		spikes = append(spikes, Spike{Sample: e.Sample, Channel: uint16(e.Channel)})
-	}
+	b.Data, b.Spikes, b.Truth = b.Data[:0], b.Spikes[:0], b.Truth[:0]
+	s.brain.Advance(s.cfg.BlockFrames, b)
 	b.Arrived = Now()
-	b.Spikes = spikes
+	if s.track != nil {
+		s.track.applied(start+int64(s.cfg.BlockFrames), b.Arrived)
+	}
 	b.Seq = s.seq
 	b.Start = start
 	b.Frames = s.cfg.BlockFrames
 	b.Rate = s.brain.Rate()
-	b.Channels = s.brain.Units()
-	b.Data = b.Data[:0]
+	b.Channels = s.brain.Channels()
 	b.Dropped = 0
-	b.TruthDims = s.brain.TruthDims()
+	b.TruthDims = s.dims
 	s.seq++
 	return nil
 }

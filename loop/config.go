@@ -15,7 +15,6 @@ import (
 
 	"github.com/bciloop/bciloop/acquire"
 	"github.com/bciloop/bciloop/decode"
-	"github.com/bciloop/bciloop/sim"
 	"github.com/bciloop/bciloop/stimulate"
 )
 
@@ -30,17 +29,29 @@ type Config struct {
 	Decoder   DecoderConfig   `yaml:"decoder"`
 	Publish   PublishConfig   `yaml:"publish"`
 	Stimulate StimulateConfig `yaml:"stimulate"`
-	NATS      NATSConfig      `yaml:"nats"`
-	Run       RunConfig       `yaml:"run"`
+	// Experiment measures a closed-loop experiment's figures into the
+	// summary (experiment.go).
+	Experiment ExperimentConfig `yaml:"experiment"`
+	NATS       NATSConfig       `yaml:"nats"`
+	Run        RunConfig        `yaml:"run"`
+	// Task runs a closed-loop cursor task with a simulated user (Task,
+	// User); type none (the default) runs none.
+	Task TaskConfig `yaml:"task"`
+	// Session records the run on JetStream for replay (SessionConfig;
+	// README "Sessions"); no name (the default) records none.
+	Session SessionConfig `yaml:"session"`
 }
 
-// SourceConfig selects the input. Type "sim" is the synthetic brain; its
-// preset's keys (sim.MotorCortexConfig) sit beside type and preset.
+// SourceConfig selects the input. Type "sim" is a synthetic brain named by
+// preset (acquire.SimPresets): the motor cortex's keys
+// (sim.MotorCortexConfig) sit beside type and preset, every other preset's
+// under its own key (source.eeg, source.beta, source.seizure,
+// source.network; acquire.SimOptions).
 type SourceConfig struct {
-	Type                  string        `yaml:"type"`   // see Components
-	Preset                string        `yaml:"preset"` // sim preset, see Components
-	Block                 time.Duration `yaml:"block"`  // duration of one block (sim)
-	sim.MotorCortexConfig `yaml:",inline"`
+	Type               string        `yaml:"type"`   // see Components
+	Preset             string        `yaml:"preset"` // sim preset, see Components
+	Block              time.Duration `yaml:"block"`  // duration of one block (sim)
+	acquire.SimOptions `yaml:",inline"`
 
 	// Path is the file a replay source reads: an EDF+/BDF file, an OpenBCI
 	// GUI CSV or a bciloop recording (detected by content).
@@ -96,7 +107,15 @@ type PublishConfig struct {
 type StimulateConfig struct {
 	Controller string                              `yaml:"controller"` // see Components
 	Threshold  stimulate.ThresholdControllerConfig `yaml:"threshold"`
-	Limit      stimulate.LimitConfig               `yaml:"limit"`
+	// The feature controllers' sections (controllers.go) and the feature
+	// stage they read (features.go).
+	RateClamp  stimulate.RateClampConfig       `yaml:"rate_clamp"`
+	Responsive stimulate.EventControllerConfig `yaml:"responsive"`
+	Adaptive   stimulate.AdaptiveConfig        `yaml:"adaptive"`
+	Phase      stimulate.PhaseConfig           `yaml:"phase"`
+	Schedule   stimulate.ScheduleConfig        `yaml:"schedule"`
+	Features   FeaturesConfig                  `yaml:"features"`
+	Limit      stimulate.LimitConfig           `yaml:"limit"`
 	// Watchdog turns stimulation off when no fresh block arrived within
 	// watchdog.stale (real-time runs).
 	Watchdog stimulate.WatchdogConfig `yaml:"watchdog"`
@@ -112,6 +131,17 @@ type RunConfig struct {
 	Lockstep bool          `yaml:"lockstep"`        // sim as fast as possible, deterministic
 	Queue    int           `yaml:"queue"`           // blocks in the real-time pool; the oldest is dropped when full
 	Status   time.Duration `yaml:"status_interval"` // status line interval
+
+	// Deadline, when > 0, is the time from a block's arrival (or, from a
+	// self-pacing source, when it was due) within which it must be fully
+	// processed; later blocks are counted as deadline misses (Summary).
+	Deadline time.Duration `yaml:"deadline"`
+	// Warmup is the stream time after the decoder is ready (fitted or
+	// loaded) before the latency histograms start over and deadline
+	// misses, drops and GC cycles after warm-up are counted.
+	Warmup time.Duration `yaml:"warmup"`
+	// GC tunes the Go garbage collector for the run (loop/deadline.go).
+	GC GCConfig `yaml:"gc"`
 
 	// Record, when Record.Path is set, records every block, command and
 	// stimulation pattern of the run to that file in the bciloop recording
@@ -135,15 +165,33 @@ var Components = map[string]map[string]string{
 	"source.type": {"sim": "the synthetic brain (real time or lockstep)", "replay": "a file: EDF+/BDF, OpenBCI GUI CSV or bciloop recording",
 		"serial": "an acquisition board on a serial port (Cyton, Cyton+Daisy, ModularEEG, ThinkGear, SpikerBox)",
 		"nats":   "a remote raw or spikes stream on NATS (bciloop acquire on another machine)"},
-	"source.preset": {"motor-cortex": "cosine-tuned Poisson motor-cortex units on a Utah-like array (sim.MotorCortex)"},
+	"source.preset": func() map[string]string { // the table of synthetic brains, acquire.SimPresets
+		m := map[string]string{}
+		for _, n := range acquire.SimPresets() {
+			p, _ := acquire.SimPresetInfo(n)
+			m[n] = p.Doc
+		}
+		return m
+	}(),
 	"decoder.type": {
 		"kalman": "Kalman filter (Wu et al. 2006)", "kalman-ss": "steady-state Kalman filter",
 		"ppf": "point-process filter (Eden et al. 2004)", "poisson": "Poisson population decoder over a velocity grid (Zhang et al. 1998)",
 		"popvec": "population vector (Georgopoulos et al. 1986)", "wiener": "Wiener filter (linear regression on lagged counts)",
 		"none": "no decoder: acquire, preprocess, bin and publish the streams only",
 	},
-	"decoder.fit":          {"calibrate": "fit from the first seconds of the run", "file": "load a parameter file"},
-	"stimulate.controller": {"none": "no stimulation", "threshold": "pattern when a decoded quantity crosses a threshold, with lockout"},
+	"task.type": {"none": "no task", "centre-out": "centre-out-and-back to evenly spaced targets", "center-out": "the same as centre-out",
+		"random": "random targets in the workspace"},
+	"task.control": {"velocity": "the cursor integrates the decoded velocity", "position": "the cursor is the decoded position"},
+	"decoder.fit":  {"calibrate": "fit from the first seconds of the run", "file": "load a parameter file"},
+	"stimulate.controller": {"none": "no stimulation", "threshold": "pattern when a decoded quantity crosses a threshold, with lockout",
+		"rate_clamp": "PI clamp of the population rate to a target (Newman et al. 2015)",
+		"responsive": "line-length event detector with lockout and refractory (responsive neurostimulation)",
+		"adaptive":   "beta-power dual-threshold adaptive DBS (Little et al. 2013; Velisar et al. 2019)",
+		"phase":      "phase-locked pulses by AR forward prediction of a band (Chen et al. 2013)",
+		"schedule":   "open-loop periodic or Poisson trains (sham, comparison)"},
+	"experiment.type": {"none": "no experiment figures", "rate_clamp": "rate clamp: target steps, steady-state error and settling",
+		"phase_locked": "phase-locked: circular SD of the stimulated phase", "adaptive_beta": "adaptive beta: burst duration and charge",
+		"responsive": "responsive: detection latency and event duration"},
 	"stimulate.sink": {"sim": "the synthetic brain's stimulation input", "nats": "JSON patterns on bciloop.<rig>.stim for external stimulators",
 		"pulsepal": "a Sanworks Pulse Pal 2 on a serial port"},
 }
@@ -154,10 +202,10 @@ func DefaultConfig() Config {
 		Rig: "demo",
 		Source: SourceConfig{
 			Type: "sim", Preset: "motor-cortex", Block: time.Millisecond,
-			MotorCortexConfig: sim.DefaultMotorCortexConfig(),
-			Replay:            acquire.DefaultReplayConfig(),
-			Serial:            acquire.DefaultSerialConfig(),
-			NATS:              acquire.DefaultNATSSourceConfig(),
+			SimOptions: acquire.DefaultSimOptions(),
+			Replay:     acquire.DefaultReplayConfig(),
+			Serial:     acquire.DefaultSerialConfig(),
+			NATS:       acquire.DefaultNATSSourceConfig(),
 		},
 		Bin: BinConfig{Width: 20 * time.Millisecond},
 		Decoder: DecoderConfig{Type: "kalman", Fit: "calibrate", Calibration: 5 * time.Second, Kalman: decode.DefaultKalmanConfig(),
@@ -166,13 +214,22 @@ func DefaultConfig() Config {
 		Stimulate: StimulateConfig{
 			Controller: "none",
 			Threshold:  stimulate.DefaultThresholdControllerConfig(),
+			RateClamp:  stimulate.DefaultRateClampConfig(),
+			Responsive: stimulate.DefaultEventControllerConfig(),
+			Adaptive:   stimulate.DefaultAdaptiveConfig(),
+			Phase:      stimulate.DefaultPhaseConfig(),
+			Schedule:   stimulate.DefaultScheduleConfig(),
+			Features:   DefaultFeaturesConfig(),
 			Limit:      stimulate.DefaultLimitConfig(),
 			Watchdog:   stimulate.DefaultWatchdogConfig(),
 			PulsePal:   stimulate.DefaultPulsePalConfig(),
 			Sink:       "sim",
 		},
-		NATS: DefaultNATSConfig(),
-		Run:  RunConfig{Queue: 16, Status: time.Second, Record: RecordConfig{RecorderConfig: acquire.DefaultRecorderConfig()}},
+		Experiment: DefaultExperimentConfig(),
+		NATS:       DefaultNATSConfig(),
+		Task:       DefaultTaskConfig(),
+		Session:    DefaultSessionConfig(),
+		Run:        RunConfig{Queue: 16, Status: time.Second, Record: RecordConfig{RecorderConfig: acquire.DefaultRecorderConfig()}},
 	}
 }
 
@@ -208,8 +265,9 @@ func (c *Config) Validate() error {
 	if oneOf("source.type", c.Source.Type) {
 		switch c.Source.Type {
 		case "sim":
-			oneOf("source.preset", c.Source.Preset)
-			nest("source", c.Source.MotorCortexConfig.Validate())
+			if oneOf("source.preset", c.Source.Preset) {
+				nest("source", c.Source.SimOptions.Validate(c.Source.Preset))
+			}
 		case "replay":
 			if c.Source.Path == "" {
 				add("source.path", "required with type replay")
@@ -230,13 +288,14 @@ func (c *Config) Validate() error {
 		add("source.block", "must be > 0")
 	}
 	frame := time.Duration(0)
-	if c.Source.Type == "sim" && c.Source.RateHz > 0 {
-		frame = time.Duration(float64(time.Second) / c.Source.RateHz)
+	simRate := c.Source.SimOptions.RateHz(c.Source.Preset)
+	if c.Source.Type == "sim" && simRate > 0 {
+		frame = time.Duration(float64(time.Second) / simRate)
 	}
 	if c.Bin.Width <= 0 {
 		add("bin.width", "must be > 0")
 	} else if frame > 0 && c.Bin.Width < frame {
-		add("bin.width", "%v is shorter than one frame (%v at %g Hz)", c.Bin.Width, frame, c.Source.RateHz)
+		add("bin.width", "%v is shorter than one frame (%v at %g Hz)", c.Bin.Width, frame, simRate)
 	}
 	oneOf("decoder.type", c.Decoder.Type)
 	if oneOf("decoder.fit", c.Decoder.Fit) && c.Decoder.Type != "none" {
@@ -267,27 +326,44 @@ func (c *Config) Validate() error {
 	case "poisson":
 		pc := c.Decoder.Poisson
 		if len(pc.Axes) == 0 && len(pc.Classes) == 0 {
-			pc.Axes = defaultPoissonAxes(max(c.Source.SpeedRMS, 1))
+			pc.Axes = defaultPoissonAxes(max(poissonSpeed(c), 1))
 		}
 		nest("decoder.poisson", pc.Validate())
 	}
 	if oneOf("stimulate.controller", c.Stimulate.Controller) && c.Stimulate.Controller != "none" {
-		if c.Decoder.Type == "none" {
+		if c.Decoder.Type == "none" && !controllerKinds[c.Stimulate.Controller].features {
 			add("stimulate.controller", "%s needs a decoder (decoder.type is none)", c.Stimulate.Controller)
 		}
 		if oneOf("stimulate.sink", c.Stimulate.Sink) && c.Stimulate.Sink == "sim" && c.Source.Type != "sim" {
 			add("stimulate.sink", "sink sim needs source.type sim")
 		}
-		if c.Stimulate.Controller == "threshold" {
-			nest("stimulate.threshold", c.Stimulate.Threshold.Validate())
-		}
+		nest("stimulate", c.Stimulate.validateController())
 		nest("stimulate.limit", c.Stimulate.Limit.Validate())
 		nest("stimulate.watchdog", c.Stimulate.Watchdog.Validate())
 		if c.Stimulate.Sink == "pulsepal" {
 			nest("stimulate.pulsepal", c.Stimulate.PulsePal.Validate())
 		}
 	}
+	if oneOf("experiment.type", c.Experiment.Type) {
+		nest("experiment", c.Experiment.Validate())
+	}
 	nest("nats", c.NATS.Validate())
+	nest("session", c.Session.Validate())
+	if c.Session.Name != "" && c.NATS.URL == "" && c.NATS.StoreDir == "" {
+		add("session.name", "a session needs JetStream: set nats.store_dir (the embedded server) or nats.url (an external server with JetStream)")
+	}
+	nest("task", c.Task.Validate())
+	if c.Task.Type != "none" {
+		if c.Source.Type != "sim" {
+			add("task.type", "a task needs the synthetic brain's simulated user (source.type sim)")
+		}
+		if c.Decoder.Type == "none" {
+			add("task.type", "a task needs a decoder (decoder.type is none)")
+		}
+		if c.Task.Refit.Enabled && c.Decoder.Type != "kalman" && c.Decoder.Type != "kalman-ss" {
+			add("task.refit.enabled", "ReFIT refits a Kalman decoder (kalman, kalman-ss), not %s", c.Decoder.Type)
+		}
+	}
 	if c.Run.Duration < 0 {
 		add("run.duration", "must be ≥ 0")
 	}
@@ -297,6 +373,13 @@ func (c *Config) Validate() error {
 	if c.Run.Status <= 0 {
 		add("run.status_interval", "must be > 0")
 	}
+	if c.Run.Deadline < 0 {
+		add("run.deadline", "must be ≥ 0 (0: off)")
+	}
+	if c.Run.Warmup < 0 {
+		add("run.warmup", "must be ≥ 0")
+	}
+	nest("run.gc", c.Run.GC.Validate())
 	nest("run.metrics", c.Run.Metrics.Validate())
 	if c.Run.Record.Path != "" {
 		nest("run.record", c.Run.Record.RecorderConfig.Validate())

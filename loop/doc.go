@@ -13,7 +13,13 @@
 //
 // Latency: every block carries its arrival stamp (acquire.Now); per-stage
 // histograms (HdrHistogram) record the time from arrival to each boundary:
-// queue, decode, publish, stimulation applied.
+// queue, decode, publish, stimulation applied; and pace, stages, bin and
+// the whole block, checked against run.deadline (deadline.go). The
+// histograms start over when the warm-up ends (run.warmup after the
+// decoder is ready); deadline misses, drops and GC cycles are counted from
+// then. `bciloop latency` runs all of it against the synthetic brain with a
+// subscriber in another process, and External closes the loop through a
+// decoder in another process.
 //
 // NATS: with no URL the loop starts an embedded nats-server on loopback
 // (StartEmbedded); otherwise it connects with the configured credentials
@@ -21,4 +27,12 @@
 // JSON on bciloop.<rig>.cmd; spikes and bins use the versioned
 // little-endian binary encoding of acquire.AppendWireHeader, documented in
 // README.
+//
+// Closed-loop task: with a task section (TaskConfig) the decoded command
+// drives a cursor in a centre-out or random-target task (Task), published
+// on bciloop.<rig>.cursor every bin, and the synthetic brain's intended
+// velocity comes from a simulated user (User, a sim.Intent) that sees the
+// cursor through a visual delay; the run calibrates open loop, then closes
+// the loop, optionally recalibrating by ReFIT, and reports the task's
+// metrics per block in Summary.Task.
 package loop

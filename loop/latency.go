@@ -67,3 +67,57 @@ func (l *Latency) Quantiles() Quantiles {
 		Mean:  l.h.Mean() / 1e3,
 	}
 }
+
+// Reset empties the histogram.
+func (l *Latency) Reset() {
+	l.mu.Lock()
+	l.h.Reset()
+	l.mu.Unlock()
+}
+
+// CCDF returns the complementary cumulative distribution of the recorded
+// latencies: for each distinct recorded bucket value v (in µs, ascending),
+// the fraction of recordings above it. Empty when nothing was recorded.
+func (l *Latency) CCDF() (us, above []float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := l.h.TotalCount()
+	if n == 0 {
+		return nil, nil
+	}
+	var seen int64
+	for _, b := range l.h.Distribution() {
+		if b.Count == 0 {
+			continue
+		}
+		seen += b.Count
+		us = append(us, float64(b.To)/1e3)
+		above = append(above, float64(n-seen)/float64(n))
+	}
+	return us, above
+}
+
+// Latencies returns the loop's histograms by stage name (the Stage*
+// constants), and "e2e" for arrival → command published. They are live:
+// the pipeline goes on recording into them.
+func (l *Loop) Latencies() map[string]*Latency {
+	m := make(map[string]*Latency, len(l.lat)+1)
+	for k, h := range l.lat {
+		m[k] = h
+	}
+	m["e2e"] = l.e2e
+	return m
+}
+
+// StreamSeconds returns the stream time processed so far. Safe from any
+// goroutine.
+func (l *Loop) StreamSeconds() float64 { return float64(l.simSamples.Load()) / l.rate }
+
+// WarmupSeconds returns the stream time at which the warm-up ended, or −1
+// while it lasts. Safe from any goroutine.
+func (l *Loop) WarmupSeconds() float64 {
+	if !l.timing.warm.Load() {
+		return -1
+	}
+	return float64(l.timing.warmS.Load()) / l.rate
+}

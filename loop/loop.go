@@ -59,16 +59,23 @@ type Loop struct {
 	calibBins int
 	calib     []decode.Bin // calibration bins: counts and the fitted truth columns
 
-	ctrl    stimulate.Controller // the controller behind a panic guard
-	ctrlRaw stimulate.Controller
-	limit   *stimulate.Limit
-	dog     *stimulate.Watchdog  // real time only
-	stim    stimulate.Stimulator // the head of the chain: watchdog or limit
+	ctrl     stimulate.Controller // the controller behind a panic guard
+	ctrlRaw  stimulate.Controller
+	feat     *features              // the feature stage of the feature controllers (controllers.go)
+	featEmit func(*decode.Estimate) // l.control, bound once
+	exp      *experiment            // the experiment's measurements (experiment.go), or nil
+	limit    *stimulate.Limit
+	dog      *stimulate.Watchdog  // real time only
+	stim     stimulate.Stimulator // the head of the chain: watchdog or limit
 
 	metrics      *metricsServer
 	metricsAddr  atomic.Pointer[string]
 	decoderReady atomic.Bool
 	r2Last       atomic.Uint64 // float64 bits of the last R² computed on the pipeline goroutine
+
+	// session on JetStream (nil when session.name is empty; session.go)
+	sess       *sessionRecorder
+	subjCursor string
 
 	// recording from run (nil when run.record.path is empty)
 	rec     *acquire.Recorder
@@ -107,6 +114,9 @@ type Loop struct {
 	lat                                                map[string]*Latency
 	e2e                                                *Latency // arrival → publish
 	simSamples                                         atomic.Int64
+	timing                                             timing // deadline misses and figures after warm-up (deadline.go)
+
+	task *taskRun // the closed-loop cursor task and its simulated user (task_loop.go), or nil
 }
 
 // BuildSource builds the source cfg names (today the synthetic brain, as an
@@ -137,10 +147,7 @@ func BuildSource(cfg Config, onApplied func(arrived, applied int64)) (acquire.So
 	default:
 		return nil, fmt.Errorf("source.type: cannot build %q sources", cfg.Source.Type)
 	}
-	mc := cfg.Source.MotorCortexConfig
-	mc.Clock = acquire.Now
-	mc.OnApplied = onApplied
-	brain, err := sim.NewMotorCortex(mc)
+	brain, err := acquire.BuildSimBrain(cfg.Source.Preset, &cfg.Source.SimOptions, acquire.SimEnv{Clock: acquire.Now, OnApplied: onApplied})
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
@@ -148,7 +155,8 @@ func BuildSource(cfg Config, onApplied func(arrived, applied int64)) (acquire.So
 	if frames < 1 {
 		return nil, fmt.Errorf("source.block: %v is shorter than one frame at %g Hz", cfg.Source.Block, brain.Rate())
 	}
-	src, err := acquire.NewSimSource(brain, acquire.SimSourceConfig{BlockFrames: frames, Realtime: !cfg.Run.Lockstep})
+	src, err := acquire.NewSimBrainSource(brain, acquire.SimSourceConfig{BlockFrames: frames, Realtime: !cfg.Run.Lockstep},
+		acquire.SimEnv{Clock: acquire.Now, OnApplied: onApplied})
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
@@ -162,8 +170,8 @@ func BuildSource(cfg Config, onApplied func(arrived, applied int64)) (acquire.So
 func shapeOf(src acquire.Source) (acquire.Source, int, float64, []string, error) {
 	switch s := src.(type) {
 	case *acquire.SimSource:
-		b := s.Brain()
-		return src, b.Units(), b.Rate(), b.TruthNames(), nil
+		b := s.SimBrain()
+		return src, b.Channels(), b.Rate(), b.TruthNames(), nil
 	case *acquire.SerialSource:
 		return src, s.Channels(), s.Rate(), nil, nil
 	case *acquire.Replay:
@@ -256,7 +264,8 @@ func Build(cfg Config, log zerolog.Logger) (_ *Loop, err error) {
 		return nil, &ConfigError{Name: "config", Errs: flatten(err)}
 	}
 	l := &Loop{cfg: cfg, log: log.With().Str("component", "loop").Logger(),
-		lat: map[string]*Latency{StageQueue: NewLatency(), StageDecode: NewLatency(), StagePublish: NewLatency(), StageStim: NewLatency()},
+		lat: map[string]*Latency{StageQueue: NewLatency(), StageDecode: NewLatency(), StagePublish: NewLatency(), StageStim: NewLatency(),
+			StagePace: NewLatency(), StageStages: NewLatency(), StageBin: NewLatency(), StageBlock: NewLatency()},
 		e2e: NewLatency(),
 	}
 	// Source.
@@ -289,6 +298,7 @@ func Build(cfg Config, log zerolog.Logger) (_ *Loop, err error) {
 		l.brain = ss.Brain()
 	}
 	l.src, l.channels, l.rate, l.truthNames = src, channels, rate, truth
+	l.timing = newTiming(cfg.Run, rate)
 	if l.stages, err = buildStages(cfg.Stages, channels, rate); err != nil {
 		_ = src.Close()
 		return nil, err
@@ -312,12 +322,12 @@ func Build(cfg Config, log zerolog.Logger) (_ *Loop, err error) {
 	l.decName = cfg.Decoder.Type
 	l.kind = decoderKinds[cfg.Decoder.Type]
 	if cfg.Decoder.Type == "poisson" && len(cfg.Decoder.Poisson.Axes) == 0 && len(cfg.Decoder.Poisson.Classes) == 0 {
-		l.cfg.Decoder.Poisson.Axes = defaultPoissonAxes(cfg.Source.SpeedRMS)
+		l.cfg.Decoder.Poisson.Axes = defaultPoissonAxes(poissonSpeed(&cfg))
 	}
 	// The truth columns the decoder is fitted on.
 	l.fitCols = make([]int, 0, len(l.truthNames))
 	for i, n := range l.truthNames {
-		if !l.kind.velocityOnly || n == "vx" || n == "vy" {
+		if !(l.kind.velocityOnly || taskVelocityOnly(&cfg)) || n == "vx" || n == "vy" {
 			l.fitCols = append(l.fitCols, i)
 		}
 	}
@@ -367,20 +377,31 @@ func Build(cfg Config, log zerolog.Logger) (_ *Loop, err error) {
 	l.evaluate = l.velState[0] >= 0 && l.velState[1] >= 0 && !l.velTruthMissing()
 	l.r2 = decode.NewR2(2)
 
+	if err := l.buildTask(); err != nil {
+		return nil, err
+	}
+
 	// Stimulation: controller → (watchdog) → Limit → sink. The NATS sink
 	// needs the connection, so that chain is finished in Connect.
+	if l.exp, err = newExperiment(l); err != nil {
+		return nil, err
+	}
 	if cfg.Stimulate.Controller != "none" {
-		ctl, err := stimulate.NewThresholdController(cfg.Stimulate.Threshold, l.stateNames, rate)
+		ctl, err := l.buildController()
 		if err != nil {
-			return nil, fmt.Errorf("stimulate.threshold: %w", err)
+			return nil, err
 		}
 		l.ctrlRaw = ctl
 		switch cfg.Stimulate.Sink {
 		case "sim":
-			if n := cfg.Stimulate.Limit.Electrodes; n > l.brain.Units() {
-				return nil, fmt.Errorf("stimulate.limit.electrodes: %d, but the sim has %d electrodes", n, l.brain.Units())
+			target, electrodes, err := l.simTarget()
+			if err != nil {
+				return nil, err
 			}
-			err = l.buildStim(stimulate.NewSimSink(l.brain))
+			if n := cfg.Stimulate.Limit.Electrodes; n > electrodes {
+				return nil, fmt.Errorf("stimulate.limit.electrodes: %d, but the sim has %d electrodes", n, electrodes)
+			}
+			err = l.buildStim(l.exp.wrapSink(stimulate.NewSimSink(target)))
 		case "pulsepal":
 			var pp *stimulate.PulsePalSink
 			if pp, err = stimulate.OpenPulsePal(cfg.Stimulate.PulsePal); err != nil {
@@ -407,9 +428,9 @@ func Build(cfg Config, log zerolog.Logger) (_ *Loop, err error) {
 func (l *Loop) buildStim(sink stimulate.Stimulator) error {
 	lc := l.cfg.Stimulate.Limit
 	lc.Clock = acquire.Now
-	if l.cfg.Run.Lockstep && l.brain != nil {
+	if ss, ok := l.src.(*acquire.SimSource); ok && l.cfg.Run.Lockstep {
 		// Deterministic rate accounting: time from the sample clock.
-		brain, rate := l.brain, l.rate
+		brain, rate := ss.SimBrain(), l.rate
 		lc.Clock = func() int64 { return int64(float64(brain.Sample()) * 1e9 / rate) }
 	}
 	limit, err := stimulate.NewLimit(sink, lc, l.log.With().Str("component", "limit").Logger())
@@ -462,13 +483,16 @@ func (l *Loop) Connect() error {
 	url := l.cfg.NATS.URL
 	var extra []nats.Option
 	if url == "" {
-		srv, err := StartEmbedded(l.cfg.NATS.Listen)
+		srv, err := StartEmbeddedStore(l.cfg.NATS.Listen, l.cfg.NATS.StoreDir)
 		if err != nil {
 			return err
 		}
 		l.srv, url = srv, srv.URL()
 		l.log.Info().Str("url", url).Msg("embedded nats-server listening")
-		extra = append(extra, srv.InProcess())
+		// No write deadline on the in-memory pipe: net.Pipe arms a timer
+		// (an allocation) per deadline, i.e. per flush, and a pipe to the
+		// server in this very process does not stall on the network.
+		extra = append(extra, srv.InProcess(), nats.FlusherTimeout(0))
 	}
 	nc, err := Connect(url, &l.cfg.NATS, l.log, extra...)
 	if err != nil {
@@ -499,6 +523,11 @@ func (l *Loop) Run(ctx context.Context) (Summary, error) {
 		return l.Summary(0), err
 	}
 	if err := l.startRecording(); err != nil {
+		l.shutdown()
+		return l.Summary(0), err
+	}
+	defer l.tuneGC()()
+	if err := l.startSession(); err != nil {
 		l.shutdown()
 		return l.Summary(0), err
 	}
@@ -609,6 +638,7 @@ func (l *Loop) runPaced(ctx context.Context, src acquire.Paced, maxSamples int64
 			l.simSamples.Store(b.End())
 			continue
 		}
+		l.timing.due = src.Due()
 		if err := l.Process(&b); err != nil {
 			return err
 		}
@@ -647,6 +677,9 @@ func (l *Loop) Process(b *acquire.Block) error {
 			return fmt.Errorf("stage: %w", err)
 		}
 	}
+	if len(l.stages) > 0 {
+		l.lat[StageStages].Record(acquire.Now() - b.Arrived)
+	}
 	if l.dog != nil {
 		l.dog.Feed(b.Arrived)
 	}
@@ -654,6 +687,12 @@ func (l *Loop) Process(b *acquire.Block) error {
 	l.lostFrames.Add(b.Dropped)
 	if err := l.binner.Add(b); err != nil {
 		return fmt.Errorf("bin: %w", err)
+	}
+	if l.exp != nil {
+		l.exp.block(b)
+	}
+	if l.feat != nil && l.ctrl != nil {
+		l.feat.process(b, l.featEmit)
 	}
 	if l.rec != nil {
 		l.record(l.rec.AppendBlock(b))
@@ -664,6 +703,7 @@ func (l *Loop) Process(b *acquire.Block) error {
 	}
 	for l.binner.Next(&l.bin) {
 		l.bins.Add(1)
+		l.lat[StageBin].Record(acquire.Now() - l.bin.Arrived)
 		if l.cfg.Publish.Bins {
 			l.wireBuf = AppendBinsMessage(l.wireBuf[:0], &l.bin)
 			l.publish(l.subjBins, l.wireBuf)
@@ -675,12 +715,21 @@ func (l *Loop) Process(b *acquire.Block) error {
 			if err := l.calibrate(); err != nil {
 				return err
 			}
+			if l.task != nil {
+				l.taskOpenLoop()
+			}
 			continue
 		}
 		if err := l.decodeBin(); err != nil {
 			return err
 		}
 	}
+	if l.sess != nil {
+		// After its bins: a decoder fitted on this block's bins is in the
+		// session before the block (session_replay.go relies on it).
+		l.sess.block(b)
+	}
+	l.endBlock(b)
 	return nil
 }
 
@@ -694,6 +743,11 @@ func (l *Loop) decodeBin() error {
 		l.velPred = [2]float64{l.est.State[l.velState[0]], l.est.State[l.velState[1]]}
 		l.velTrue = [2]float64{l.bin.Truth[l.velTruth[0]], l.bin.Truth[l.velTruth[1]]}
 		l.r2.Add(l.velPred[:], l.velTrue[:])
+	}
+	if l.task != nil {
+		if err := l.taskClosedLoop(); err != nil {
+			return err
+		}
 	}
 	if l.cfg.Publish.Commands {
 		seq := l.commands.Add(1)
@@ -713,30 +767,16 @@ func (l *Loop) decodeBin() error {
 			l.probeAt = l.est.Sample + int64(l.frames/2)
 		}
 	}
-	if l.ctrl != nil && l.ctrl.Update(&l.pattern, &l.est) {
-		clipped := l.limit.Stats().Clipped
-		err := l.stim.Stimulate(context.Background(), &l.pattern)
-		refused := errors.Is(err, stimulate.ErrRefused)
-		if err != nil && !refused {
-			l.stimErrs.Add(1)
-		}
-		if l.rec != nil {
-			outcome := acquire.StimDelivered
-			switch {
-			case err != nil && !refused:
-				outcome = acquire.StimFailed
-			case refused:
-				outcome = acquire.StimRefused
-			case l.limit.Stats().Clipped != clipped:
-				outcome = acquire.StimClipped
-			}
-			l.recordStim(outcome)
-		}
+	if l.ctrl != nil && l.feat == nil {
+		l.control(&l.est)
 	}
 	return nil
 }
 
 func (l *Loop) publish(subj string, data []byte) {
+	if l.sess != nil {
+		l.tee(subj, data)
+	}
 	if err := l.nc.Publish(subj, data); err != nil {
 		if l.pubErrs.Add(1) == 1 {
 			l.log.Warn().Err(err).Str("subject", subj).Msg("publish failed (counted; further failures are only counted)")
@@ -836,7 +876,12 @@ func (l *Loop) recordStim(outcome acquire.StimOutcome) {
 		ev.Pulses = append(ev.Pulses, acquire.StimPulse{Electrode: int32(p.Electrode), Count: int32(p.Count),
 			AmplitudeUA: p.AmplitudeUA, PhaseUS: p.PhaseUS, GapUS: p.GapUS, FreqHz: p.FreqHz})
 	}
-	l.record(l.rec.AppendStim(ev))
+	if l.rec != nil {
+		l.record(l.rec.AppendStim(ev))
+	}
+	if l.sess != nil {
+		l.sess.stim(acquire.Now(), ev)
+	}
 }
 
 // shutdown zeroes the stimulator, then flushes and closes NATS and the
@@ -851,6 +896,9 @@ func (l *Loop) shutdown() {
 		}
 	}
 	_ = l.src.Close()
+	if l.sess != nil {
+		l.sess.close() // every message acknowledged, or drain_timeout
+	}
 	l.shutdownNATS()
 	if l.rec != nil {
 		if err := l.rec.Close(); err != nil {

@@ -43,23 +43,28 @@ type loopCollector struct {
 }
 
 var metricHelp = map[string]string{
-	"bciloop_blocks_total":         "Blocks processed by the pipeline.",
-	"bciloop_blocks_dropped_total": "Blocks dropped by the real-time queue (drop-oldest).",
-	"bciloop_frames_lost_total":    "Frames the source reports lost upstream.",
-	"bciloop_events_total":         "Spikes and threshold crossings binned.",
-	"bciloop_bins_total":           "Bins formed.",
-	"bciloop_commands_total":       "Commands published.",
-	"bciloop_publish_errors_total": "Publishes that failed.",
-	"bciloop_record_errors_total":  "Recording appends or writes that failed.",
-	"bciloop_decoder_calibrated":   "1 once the decoder is fitted or loaded.",
-	"bciloop_decoder_r2_vel":       "R² of decoded vs true velocity (mean of vx, vy), when the source has ground truth.",
-	"bciloop_stim_patterns_total":  "Stimulation patterns asked for by the controller.",
-	"bciloop_stim_passed_total":    "Pulse trains passed by the safety limit to the sink.",
-	"bciloop_stim_refused_total":   "Pulse trains refused by the safety limit or the watchdog, by rule.",
-	"bciloop_stim_clipped_total":   "Pulse trains clipped by the safety limit.",
-	"bciloop_watchdog_trips_total": "Times stale input turned stimulation off.",
-	"bciloop_latency_seconds":      "Latency from block arrival to each stage.",
-	"bciloop_stream_seconds":       "Stream (sample-clock) time processed.",
+	"bciloop_blocks_total":                      "Blocks processed by the pipeline.",
+	"bciloop_blocks_dropped_total":              "Blocks dropped by the real-time queue (drop-oldest).",
+	"bciloop_frames_lost_total":                 "Frames the source reports lost upstream.",
+	"bciloop_events_total":                      "Spikes and threshold crossings binned.",
+	"bciloop_bins_total":                        "Bins formed.",
+	"bciloop_commands_total":                    "Commands published.",
+	"bciloop_publish_errors_total":              "Publishes that failed.",
+	"bciloop_record_errors_total":               "Recording appends or writes that failed.",
+	"bciloop_decoder_calibrated":                "1 once the decoder is fitted or loaded.",
+	"bciloop_decoder_r2_vel":                    "R² of decoded vs true velocity (mean of vx, vy), when the source has ground truth.",
+	"bciloop_stim_patterns_total":               "Stimulation patterns asked for by the controller.",
+	"bciloop_stim_passed_total":                 "Pulse trains passed by the safety limit to the sink.",
+	"bciloop_stim_refused_total":                "Pulse trains refused by the safety limit or the watchdog, by rule.",
+	"bciloop_stim_clipped_total":                "Pulse trains clipped by the safety limit.",
+	"bciloop_watchdog_trips_total":              "Times stale input turned stimulation off.",
+	"bciloop_latency_seconds":                   "Latency from block arrival to each stage.",
+	"bciloop_stream_seconds":                    "Stream (sample-clock) time processed.",
+	"bciloop_warm":                              "1 once the warm-up (run.warmup after the decoder is ready) has ended.",
+	"bciloop_deadline_misses_total":             "Blocks processed later than run.deadline after arrival (or due), after warm-up.",
+	"bciloop_blocks_dropped_after_warmup_total": "Blocks dropped by back-pressure after warm-up.",
+	"bciloop_gc_cycles_after_warmup_total":      "Garbage-collection cycles completed after warm-up (runtime/metrics /gc/cycles/total:gc-cycles).",
+	"bciloop_deadline_seconds":                  "run.deadline; 0 when off.",
 }
 
 func newLoopCollector(l *Loop) *loopCollector {
@@ -106,6 +111,17 @@ func (c *loopCollector) Collect(ch chan<- prometheus.Metric) {
 	counter("bciloop_stim_passed_total", s.StimPulses)
 	counter("bciloop_stim_clipped_total", s.StimClipped)
 	counter("bciloop_watchdog_trips_total", s.WatchdogTrips)
+	warm := 0.0
+	if s.Warm {
+		warm = 1
+	}
+	gauge("bciloop_warm", warm)
+	gauge("bciloop_deadline_seconds", s.DeadlineUS/1e6)
+	counter("bciloop_deadline_misses_total", s.DeadlineMisses)
+	counter("bciloop_blocks_dropped_after_warmup_total", s.DroppedAfterWarmup)
+	if s.GCCycles != nil {
+		counter("bciloop_gc_cycles_after_warmup_total", *s.GCCycles)
+	}
 	for rule, n := range s.StimByRule {
 		counter("bciloop_stim_refused_total", n, rule)
 	}

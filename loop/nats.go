@@ -30,6 +30,9 @@ type NATSConfig struct {
 	ConnectWait   time.Duration `yaml:"connect_timeout"`  // initial connect timeout
 	ReconnectWait time.Duration `yaml:"reconnect_wait"`   // pause between reconnect attempts
 	ReconnectBuf  int           `yaml:"reconnect_buffer"` // bytes buffered while reconnecting; publishes beyond fail and are counted
+	// StoreDir, when set, runs JetStream in the embedded server with file
+	// storage in this folder (sessions, README "Sessions").
+	StoreDir string `yaml:"store_dir"`
 }
 
 // TLSConfig holds client TLS files.
@@ -60,9 +63,17 @@ func (c *NATSConfig) Validate() error {
 		} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
 			errs = append(errs, fmt.Errorf("listen: port %q must be 0–65535", port))
 		}
+		if c.StoreDir != "" {
+			if fi, err := os.Stat(c.StoreDir); err == nil && !fi.IsDir() {
+				errs = append(errs, fmt.Errorf("store_dir: %s is not a folder", c.StoreDir))
+			}
+		}
 		if c.User != "" || c.Token != "" || c.Creds != "" || c.TLS.CA != "" || c.TLS.Cert != "" {
 			errs = append(errs, errors.New("url: authentication and TLS options need an external server url"))
 		}
+	}
+	if c.URL != "" && c.StoreDir != "" {
+		errs = append(errs, errors.New("store_dir: is for the embedded server; an external server (url) keeps JetStream in its own store"))
 	}
 	if c.User != "" && c.Token != "" {
 		errs = append(errs, errors.New("token: give either user/password or a token, not both"))
@@ -99,7 +110,12 @@ type EmbeddedServer struct {
 
 // StartEmbedded starts a nats-server on listen (host:port, port 0 for a free
 // one) and waits until it accepts connections.
-func StartEmbedded(listen string) (*EmbeddedServer, error) {
+func StartEmbedded(listen string) (*EmbeddedServer, error) { return StartEmbeddedStore(listen, "") }
+
+// StartEmbeddedStore is StartEmbedded with JetStream on file storage in
+// storeDir (created if needed) when storeDir is not empty. A server started
+// again on the same folder finds its streams as they were.
+func StartEmbeddedStore(listen, storeDir string) (*EmbeddedServer, error) {
 	host, portStr, err := net.SplitHostPort(listen)
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: listen %q: %w", listen, err)
@@ -112,6 +128,12 @@ func StartEmbedded(listen string) (*EmbeddedServer, error) {
 		port = server.RANDOM_PORT
 	}
 	opts := &server.Options{Host: host, Port: port, NoSigs: true, NoLog: true, MaxPayload: 8 << 20}
+	if storeDir != "" {
+		if err := os.MkdirAll(storeDir, 0o755); err != nil {
+			return nil, fmt.Errorf("embedded nats: store_dir: %w", err)
+		}
+		opts.JetStream, opts.StoreDir = true, storeDir
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)

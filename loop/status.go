@@ -39,7 +39,21 @@ type Summary struct {
 	WatchdogTrips   uint64               `json:"watchdog_trips,omitempty"` // times stale input turned stimulation off
 	RecordPath      string               `json:"record_path,omitempty"`    // run.record.path
 	RecordErrors    uint64               `json:"record_errors,omitempty"`  // appends or writes that failed (counted, never silent)
-	Error           string               `json:"error,omitempty"`
+	Experiment      *ExperimentSummary   `json:"experiment,omitempty"`     // the experiment's figures (experiment.type)
+	// After warm-up (run.warmup past the decoder being ready; deadline.go):
+	Warm               bool    `json:"warm"`                 // the warm-up has ended; latencies count from then
+	WarmupS            float64 `json:"warmup_s"`             // stream time at which it ended
+	DeadlineUS         float64 `json:"deadline_us"`          // run.deadline; 0: off
+	DeadlineMisses     uint64  `json:"deadline_misses"`      // blocks processed later than run.deadline
+	DroppedAfterWarmup uint64  `json:"dropped_after_warmup"` // blocks dropped by back-pressure
+	GCCycles           *uint64 `json:"gc_cycles"`            // GC cycles completed (runtime/metrics); null before the end of warm-up
+	AllocBytes         uint64  `json:"alloc_bytes"`          // heap bytes allocated by the whole process (runtime/metrics)
+	Error              string  `json:"error,omitempty"`
+	// Task holds the closed-loop task's metrics per phase (task.type not
+	// none; see TaskSummary).
+	Task *TaskSummary `json:"task,omitempty"`
+	// Session holds the JetStream session's figures (session.name set).
+	Session *SessionSummary `json:"session,omitempty"`
 }
 
 // Summary returns the figures so far; wall is the run's wall-clock time.
@@ -53,6 +67,15 @@ func (l *Loop) Summary(wall time.Duration) Summary {
 		m := (s.R2VelDims[0] + s.R2VelDims[1]) / 2
 		s.R2Vel = &m
 		l.r2Last.Store(math.Float64bits(m))
+	}
+	if l.exp != nil {
+		s.Experiment = l.exp.summary()
+	}
+	if l.task != nil {
+		s.Task = l.task.task.Summary(l.decName)
+	}
+	if l.sess != nil {
+		s.Session = l.sess.summary()
 	}
 	return s
 }
@@ -80,6 +103,7 @@ func (l *Loop) snapshot(wall time.Duration) Summary {
 	for k, h := range l.lat {
 		s.Stages[k] = h.Quantiles()
 	}
+	l.afterWarmup(&s)
 	if b := l.r2Last.Load(); b != 0 {
 		m := math.Float64frombits(b)
 		s.R2Vel = &m

@@ -7,7 +7,20 @@
 // intended velocity and spiking as inhomogeneous Poisson processes, with the
 // position and velocity exposed as ground truth per frame. It implements
 // Stimulable: a pulse train on an electrode evokes a decaying rate transient
-// in the units around it.
+// in the units around it. SetIntent replaces the latent velocity by an
+// Intent, the simulated user of a closed-loop task (package loop).
+//
+// MotorNet is the motor cortex as an E/I spiking network: 3200 excitatory
+// and 800 inhibitory conductance-based LIF neurons (a Network), the
+// excitatory ones driven by afferent input cosine-tuned to the latent
+// intended velocity (Georgopoulos et al. 1986), under a 96-electrode
+// Utah-like array whose electrodes each record the 1–3 nearest neurons as
+// sorted units, with seeded missed and spurious spikes (UnitEvent: frame,
+// electrode, unit). Truth is MotorCortex's [px, py, vx, vy]; an Intent can
+// replace the latent velocity; pulses on an electrode make the neurons
+// around it fire (Stimulable). Network.AddInput feeds it the tuned drive.
+// MotorNetBroadband renders it as 30 kHz voltage per electrode (each
+// unit's own waveform plus band-limited noise, Broadband).
 //
 // Network is the spiking-network engine: populations of current- or
 // conductance-based leaky integrate-and-fire neurons (and Poisson sources)
@@ -45,6 +58,11 @@
 // excitability drifts slowly into ~5 Hz synchronous events, with an LFP,
 // 40 multi-unit channels and event-onset ground truth. The beta and seizure
 // circuits are Stimulable.
+//
+// Broadband renders multichannel voltage at 30 kHz for threshold-crossing
+// pipelines: band-limited noise read from a seeded precomputed table plus a
+// spike waveform per queued spike, from any brain's spikes; BroadbandCortex
+// renders the motor cortex's units that way, one per channel.
 //
 // Everything random takes a seed; the same seed and the same stimulation give
 // the same output bit for bit. Spikes use common random numbers (one uniform

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Streams of the seeded generators (the second PCG word, or the stream of
@@ -33,6 +34,8 @@ const (
 	kindLIFDelta        // current-based LIF, delta synapses
 	kindLIFCond         // conductance-based LIF
 	kindPoisson         // Poisson source
+	kindIzh             // Izhikevich (2003)
+	kindAdEx            // adaptive exponential integrate-and-fire
 )
 
 // popRT is a population at run time: its neuron range and the constant
@@ -52,8 +55,19 @@ type popRT struct {
 	glel   float64 // g_L·E_L, pA
 	ee, ei float64 // reversal potentials, mV
 	dtc    float64 // dt/C, ms/pF
-	pspike uint64  // poisson: spike when the 53-bit draw is below pspike
-	iext   float64 // constant current, pA
+	// lif-cond: x = xl + xe·g_e + xi·g_i is g_T·dt/C and y = yl + yi·g_i
+	// is (g_L(E_L − E_E) + I_ext + ḡ_i(E_I − E_E))·dt/C, the step-average
+	// conductances ḡ_s = f_s·g_s folded in (see condY).
+	xl, xe, xi float64
+	yl, yi     float64
+	// izhikevich and adex: the jump of u or w at a spike (d or b), the
+	// step dt, and a, b (izhikevich) or a, dt/τ_w, V_T, 1/Δ_T, g_L Δ_T
+	// (adex).
+	jump, dt       float64
+	qa, qb         float64
+	vt, idelta, gd float64
+	pspike         uint64  // poisson: spike when the 53-bit draw is below pspike
+	iext           float64 // constant current, pA
 	// buffered: some input reaches the population through the ring
 	// buffers (delays above one step, or delta synapses).
 	buffered bool
@@ -136,6 +150,7 @@ type engine struct {
 
 	// Neuron state, struct of arrays.
 	v      []float64 // membrane potential, mV
+	u      []float64 // recovery variable u (izhikevich) or adaptation w (adex, pA); nil without them
 	se, si []float64 // excitatory and inhibitory synaptic state, pA or nS
 	iext   []float64 // external current, pA (constant plus injections)
 	last   []int64   // step of the last spike (refractory while t − last ≤ nref)
@@ -226,7 +241,9 @@ type engine struct {
 // stable for any conductance (unlike the forward Euler of Brian's reference
 // script) and second-order accurate (TestCOBAPSP: 3·10⁻⁵ mV from an RK45
 // reference on a 17 mV PSP at dt = 0.05 ms). It is evaluated as
-// V ← V + (dt/C)·φ₁(x)·(g_T V∞ − g_T V), x = g_T·dt/C, with φ₁ of phi1.
+// V ← V + φ₁(x)·(y − x·(V − E_E)), x = g_T·dt/C, y = g_T(V∞ − E_E)·dt/C,
+// with φ₁ of phi1 (x is affine in g_e and g_i, y in g_i alone, with
+// precomputed coefficients: measuring V from E_E drops the g_e term of y).
 //
 // Poisson sources spike in a step with probability rate·dt.
 //
@@ -235,6 +252,9 @@ type engine struct {
 // portable Go loops with the same formulas run. The two differ in rounding
 // only. Refractory neurons are not branched on per neuron: each population
 // keeps a queue of its recent spikers, held at V_reset after the update.
+// The conductance-based vector kernel also applies the threshold in the
+// same pass (returning to Go only for a group of four holding a crossing,
+// where a crossing of a refractory neuron is ignored).
 //
 // Determinism: every random draw comes from a stream seeded by (Seed, use,
 // block of 256 neurons); threads own whole blocks; every neuron's
@@ -312,6 +332,11 @@ func build(cfg NetworkConfig) (*engine, error) {
 	e.bounds[e.threads] = int32(n)
 
 	e.v = make([]float64, n)
+	for _, c := range e.pops {
+		if c.kind == kindIzh || c.kind == kindAdEx {
+			e.u = make([]float64, n)
+		}
+	}
 	e.se = make([]float64, n)
 	e.si = make([]float64, n)
 	e.iext = make([]float64, n)
@@ -383,6 +408,22 @@ func (e *engine) setCoefficients(p *popRT, pc *Population) {
 		}
 	case ModelLIFCond:
 		p.kind = kindLIFCond
+	case ModelIzhikevich:
+		z := pc.Izhikevich
+		p.kind, p.dt, p.iext = kindIzh, dt, pc.IExtPA
+		p.vth, p.vreset, p.jump, p.qa, p.qb = z.VPeak, z.C, z.D, z.A, z.B
+		p.ae, p.ai = math.Exp(-dt/pc.TauEMs), math.Exp(-dt/pc.TauIMs)
+		return
+	case ModelAdEx:
+		x := pc.AdEx
+		p.kind, p.dt, p.iext = kindAdEx, dt, pc.IExtPA
+		p.nref = int32(math.Round(x.TRef / dt))
+		p.vth, p.vreset, p.jump = x.VPeak, x.VReset, x.B
+		p.el, p.gl, p.dtc = x.EL, x.GL, dt/x.C
+		p.qa, p.qb = x.A, dt/x.TauW
+		p.vt, p.idelta, p.gd = x.VT, 1/x.DeltaT, x.GL*x.DeltaT
+		p.ae, p.ai = math.Exp(-dt/pc.TauEMs), math.Exp(-dt/pc.TauIMs)
+		return
 	}
 	l := pc.LIF
 	tm := l.C / l.GL
@@ -401,8 +442,14 @@ func (e *engine) setCoefficients(p *popRT, pc *Population) {
 	case kindLIFCond:
 		p.ke = pc.TauEMs * (1 - p.ae) / dt
 		p.ki = pc.TauIMs * (1 - p.ai) / dt
+		p.xl, p.xe, p.xi = p.dtc*p.gl, p.dtc*p.ke, p.dtc*p.ki
+		p.yl, p.yi = p.condY(p.iext), p.dtc*p.ki*(p.ei-p.ee)
 	}
 }
+
+// condY returns the constant part of y for the external current iext (pA):
+// (g_L(E_L − E_E) + I_ext)·dt/C.
+func (p *popRT) condY(iext float64) float64 { return p.dtc * (p.gl*(p.el-p.ee) + iext) }
 
 // kappa is the voltage response after dt to a unit current decaying with
 // τ_s in a membrane of time constant τ_m and resistance r:
@@ -434,10 +481,20 @@ func (e *engine) initState() {
 				continue
 			}
 			iv := pc.InitV
-			if iv.Kind == "" {
+			switch {
+			case iv.Kind != "":
+			case p.kind == kindIzh:
+				v0, _, _ := pc.Izhikevich.Rest()
+				iv = Dist{Kind: "const", A: v0}
+			case p.kind == kindAdEx:
+				iv = Dist{Kind: "const", A: pc.AdEx.EL}
+			default:
 				iv = Dist{Kind: "uniform", A: pc.LIF.VReset, B: pc.LIF.VTh}
 			}
-			e.v[i] = min(iv.draw(r), pc.LIF.VTh) // never start above threshold
+			e.v[i] = min(iv.draw(r), p.vth) // never start above threshold
+			if p.kind == kindIzh {
+				e.u[i] = p.qb * e.v[i] // u = b·v
+			}
 			if p.kind == kindLIFDelta {
 				continue
 			}
@@ -562,6 +619,8 @@ func (e *engine) stepPart(p int, t int64) {
 		if !c.buffered {
 			inE, inI = nil, nil
 		}
+		n0 := len(spk)
+		fused := false // the kernel applied the threshold
 		switch {
 		case c.kind == kindLIFExp && e.simd:
 			kernLIFExpFMA(c, a, b, e.v, e.se, e.si, iext, inE, inI)
@@ -572,22 +631,30 @@ func (e *engine) stepPart(p int, t int64) {
 		case c.kind == kindLIFDelta:
 			kernLIFDelta(c, a, b, e.v, iext, bufE)
 		case c.kind == kindLIFCond && e.simd:
-			kernLIFCondFMA(c, a, b, e.v, e.se, e.si, iext, inE, inI)
+			spk = kernLIFCondFMA(c, a, b, e.v, e.se, e.si, iext, inE, inI, e.last, t, spk)
+			fused = true
 		case c.kind == kindLIFCond:
 			kernLIFCond(c, a, b, e.v, e.se, e.si, iext, inE, inI)
 		case c.kind == kindPoisson:
 			spk = e.kernPoisson(c, a, b, spk)
 			continue
+		case c.kind == kindIzh:
+			spk = kernIzh(c, a, b, e.v, e.u, e.se, e.si, iext, inE, inI, spk)
+			fused = true
+		case c.kind == kindAdEx:
+			spk = kernAdEx(c, a, b, e.v, e.u, e.se, e.si, iext, inE, inI, e.last, t, spk)
+			fused = true
 		}
 		q := &pt.rq[k]
 		if c.nref > 0 {
 			q.expire(t, c.nref)
 			q.clamp(e.v, c.vreset)
 		}
-		n0 := len(spk)
-		if e.simd {
+		switch {
+		case fused:
+		case e.simd:
 			spk = thresholdSIMD(c, a, e.v[a:b], spk)
-		} else {
+		default:
 			spk = threshold(c, a, e.v[a:b], spk)
 		}
 		for _, i := range spk[n0:] {
@@ -642,15 +709,9 @@ func (e *engine) deliver(pr *projRT, p int, t, prev int64) {
 			switch {
 			case a == b:
 			case row != nil && pr.wts == nil:
-				w := pr.w
-				for _, j := range tgt[a:b] {
-					row[j] += w
-				}
+				addConst(row, tgt[a:b], pr.w)
 			case row != nil:
-				ws := pr.wts[a:b]
-				for k, j := range tgt[a:b] {
-					row[j] += float64(ws[k])
-				}
+				addWeights(row, tgt[a:b], pr.wts[a:b])
 			default:
 				dl := pr.dl[a:b]
 				for k, j := range tgt[a:b] {
@@ -666,6 +727,36 @@ func (e *engine) deliver(pr *projRT, p int, t, prev int64) {
 				}
 			}
 		}
+	}
+}
+
+// addConst adds w to row[j] for every target j of tgt. Targets are
+// neuron indices checked when the projection was built (0 ≤ j < len(row)),
+// so the loop goes without bounds checks: it is the innermost loop of
+// spike delivery. (Not inlined: inside deliver it would spill registers.)
+//
+//go:noinline
+func addConst(row []float64, tgt []int32, w float64) {
+	if len(row) == 0 {
+		return
+	}
+	base := unsafe.Pointer(unsafe.SliceData(row))
+	for _, j := range tgt {
+		p := (*float64)(unsafe.Add(base, uintptr(j)*8))
+		*p += w
+	}
+}
+
+// addWeights adds ws[k] to row[tgt[k]] for every k (as addConst).
+func addWeights(row []float64, tgt []int32, ws []float32) {
+	if len(row) == 0 {
+		return
+	}
+	base := unsafe.Pointer(unsafe.SliceData(row))
+	ws = ws[:len(tgt)]
+	for k, j := range tgt {
+		p := (*float64)(unsafe.Add(base, uintptr(j)*8))
+		*p += float64(ws[k])
 	}
 }
 
@@ -777,9 +868,8 @@ func kernLIFCond(c *popRT, a, b int, v, se, si, iext []float64, inE, inI []float
 			inE[i], inI[i] = 0, 0
 		}
 	}
-	ae, ai, fe, fi := c.ae, c.ai, c.ke, c.ki
-	gl, ee, ei, dtc := c.gl, c.ee, c.ei, c.dtc
-	glie := c.glel + c.iext // g_L·E_L + I_ext
+	ae, ai := c.ae, c.ai
+	xl, xe, xi, yl, yi, ee := c.xl, c.xe, c.xi, c.yl, c.yi, c.ee
 	if iext != nil {
 		iext = iext[a:b]
 		iext = iext[:len(v)]
@@ -787,26 +877,105 @@ func kernLIFCond(c *popRT, a, b int, v, se, si, iext []float64, inE, inI []float
 	for i := range v {
 		ge, gi := se[i], si[i]
 		se[i], si[i] = ge*ae, gi*ai
-		be, bi := ge*fe, gi*fi
-		gt := gl + be + bi
-		x := gt * dtc
+		x := xl + xe*ge + xi*gi
 		var ph float64 // φ₁(x), as phi1
-		if x <= 0.5 {
+		if x <= phiMaxX {
 			x2 := x * x
-			x4 := x2 * x2
-			ph = (phiC0 + phiC1*x) + (phiC2+phiC3*x)*x2 +
-				((phiC4+phiC5*x)+(phiC6+phiC7*x)*x2)*x4 +
-				((phiC8+phiC9*x)+phiC10*x2)*(x4*x4)
+			ph = ((phiC0 + phiC1*x) + (phiC2+phiC3*x)*x2) +
+				((phiC4+phiC5*x)+(phiC6+phiC7*x)*x2)*(x2*x2)
 		} else {
 			ph = (1 - expNeg(x)) / x
 		}
-		num := glie
+		y := yl
 		if iext != nil {
-			num = c.glel + iext[i]
+			y = c.condY(iext[i])
 		}
+		y += yi * gi
 		vi := v[i]
-		v[i] = vi + dtc*ph*(num+be*ee+bi*ei-gt*vi)
+		v[i] = vi + ph*(y-x*(vi-ee))
 	}
+}
+
+// kernIzh: Izhikevich neurons, by the semi-implicit Euler step of
+// model.IzhikevichStepper (the scheme of the paper's code: v first, then u
+// from the new v), with the input current I = I_ext + I_e + I_i of the
+// start of the step held over it; the synaptic currents then decay
+// exactly. The threshold is applied here (v ≥ v_peak: v ← c, u ← u + d);
+// there is no refractory period.
+func kernIzh(c *popRT, a, b int, v, u, se, si, iext []float64, inE, inI []float64, spk []int32) []int32 {
+	v, u, se, si = v[a:b], u[a:b], se[a:b], si[a:b]
+	u, se, si = u[:len(v)], se[:len(v)], si[:len(v)]
+	if inE != nil {
+		addInput(se, si, inE[a:b], inI[a:b])
+	}
+	if iext != nil {
+		iext = iext[a:b]
+		iext = iext[:len(v)]
+	}
+	dt, pa, pb, ae, ai := c.dt, c.qa, c.qb, c.ae, c.ai
+	vpeak, vc, d := c.vth, c.vreset, c.jump
+	for i := range v {
+		in := c.iext
+		if iext != nil {
+			in = iext[i]
+		}
+		in += se[i] + si[i]
+		se[i], si[i] = se[i]*ae, si[i]*ai
+		vi, ui := v[i], u[i]
+		vi += dt * (0.04*vi*vi + 5*vi + 140 - ui + in)
+		ui += dt * pa * (pb*vi - ui)
+		if vi >= vpeak {
+			vi = vc
+			ui += d
+			spk = append(spk, int32(a+i))
+		}
+		v[i], u[i] = vi, ui
+	}
+	return spk
+}
+
+// adexExpCap caps the argument of the exponential of the adex update, as
+// model.AdEx does, so that a step from above V_peak stays finite.
+const adexExpCap = 50
+
+// kernAdEx: AdEx neurons, by the forward Euler step of model.AdExStepper
+// (the scheme of the Brette et al. 2007 benchmark code) with the input
+// current of the start of the step held over it; the synaptic currents then
+// decay exactly. The threshold is applied here (V ≥ V_peak and not
+// refractory: V ← V_r, w ← w + b); refractory neurons are held at V_r by
+// the clamp while w keeps evolving.
+func kernAdEx(c *popRT, a, b int, v, w, se, si, iext []float64, inE, inI []float64, last []int64, t int64, spk []int32) []int32 {
+	v, w, se, si, last = v[a:b], w[a:b], se[a:b], si[a:b], last[a:b]
+	w, se, si, last = w[:len(v)], se[:len(v)], si[:len(v)], last[:len(v)]
+	if inE != nil {
+		addInput(se, si, inE[a:b], inI[a:b])
+	}
+	if iext != nil {
+		iext = iext[a:b]
+		iext = iext[:len(v)]
+	}
+	gl, el, vt, pa, bj := c.gl, c.el, c.vt, c.qa, c.jump
+	vpeak, vreset, nref := c.vth, c.vreset, int64(c.nref)
+	dtC, dtW, invD, glD, ae, ai := c.dtc, c.qb, c.idelta, c.gd, c.ae, c.ai
+	for i := range v {
+		in := c.iext
+		if iext != nil {
+			in = iext[i]
+		}
+		in += se[i] + si[i]
+		se[i], si[i] = se[i]*ae, si[i]*ai
+		vi, wi := v[i], w[i]
+		dw := dtW * (pa*(vi-el) - wi)
+		vi += dtC * (-gl*(vi-el) + glD*math.Exp(math.Min((vi-vt)*invD, adexExpCap)) - wi + in)
+		wi += dw
+		if vi >= vpeak && t-last[i] > nref {
+			vi = vreset
+			wi += bj
+			spk = append(spk, int32(a+i))
+		}
+		v[i], w[i] = vi, wi
+	}
+	return spk
 }
 
 // threshold scans v = V[a:b] after the refractory clamp: neurons at

@@ -16,11 +16,13 @@ func cubaAVX(v, se, si *float64, n int, k *cubaK)
 //go:noescape
 func deltaAVX(v, in *float64, n int, k *deltaK)
 
-// cobaAVX stops before the first group of four with some x = g_T·dt/C
-// above 1/2 and returns the number of neurons it processed.
+// cobaAVX integrates groups of four and stops before the first group with
+// some x = g_T·dt/C above phiMaxX (stop cobaSlow) or after the first group
+// with some V ≥ V_th (stop cobaCross), else after all (cobaDone); done is
+// the number of neurons it processed.
 //
 //go:noescape
-func cobaAVX(v, se, si *float64, n int, k *cobaK) int
+func cobaAVX(v, se, si *float64, n int, k *cobaK) (done, stop int)
 
 // aboveAVX returns the index of the first of v[0:n] at or above vth, or n.
 //

@@ -79,10 +79,14 @@ deltadone:
 	VZEROUPPER
 	RET
 
-// func cobaAVX(v, se, si *float64, n int, k *cobaK) int
-// cobaK: ae 0, ai 32, fe 64, fi 96, gl 128, glie 160, ee 192, ei 224,
-// dtc 256, half 288, c0 320, c1 352, … c10 640.
-TEXT ·cobaAVX(SB), NOSPLIT, $0-48
+// func cobaAVX(v, se, si *float64, n int, k *cobaK) (done, stop int)
+// cobaK: ae 0, ai 32, xl 64, xe 96, xi 128, yl 160, ee 192, yi 224,
+// vth 256, xmax 288, c0 320, c1 352, … c7 544.
+//
+// The eight coefficients of φ₁ stay in Y8–Y15; the others are memory
+// operands. Loads, not arithmetic, bound this loop when every coefficient
+// is a memory operand (Zen 3 loads two 256-bit operands per cycle).
+TEXT ·cobaAVX(SB), NOSPLIT, $0-56
 	MOVQ v+0(FP), DI
 	MOVQ se+8(FP), SI
 	MOVQ si+16(FP), DX
@@ -92,64 +96,81 @@ TEXT ·cobaAVX(SB), NOSPLIT, $0-48
 	XORQ BX, BX // neurons done
 	TESTQ CX, CX
 	JZ   cobadone
+	VMOVUPD 320(AX), Y8  // c0
+	VMOVUPD 352(AX), Y9  // c1
+	VMOVUPD 384(AX), Y10 // c2
+	VMOVUPD 416(AX), Y11 // c3
+	VMOVUPD 448(AX), Y12 // c4
+	VMOVUPD 480(AX), Y13 // c5
+	VMOVUPD 512(AX), Y14 // c6
+	VMOVUPD 544(AX), Y15 // c7
 
 cobaloop:
-	VMOVUPD (SI), Y8            // ge
-	VMOVUPD (DX), Y9            // gi
-	VMULPD  64(AX), Y8, Y12     // be = ge·fe
-	VMULPD  96(AX), Y9, Y13     // bi = gi·fi
-	VMOVUPD 128(AX), Y14
-	VADDPD  Y12, Y14, Y14       // gl + be
-	VADDPD  Y13, Y14, Y14       // gt = (gl + be) + bi
-	VMULPD  256(AX), Y14, Y15   // x = gt·dtc
-	VCMPPD  $0x1E, 288(AX), Y15, Y7 // x > 0.5 (ordered)
-	VMOVMSKPD Y7, R8
+	VMOVUPD (SI), Y0             // ge
+	VMOVUPD (DX), Y1             // gi
+	VMOVUPD (DI), Y2             // v
+	VMOVUPD 64(AX), Y3
+	VFMADD231PD 96(AX), Y0, Y3   // fma(ge, xe, xl)
+	VFMADD231PD 128(AX), Y1, Y3  // x = fma(gi, xi, ·)
+	VCMPPD  $0x1E, 288(AX), Y3, Y4 // x > xmax (ordered)
+	VMOVMSKPD Y4, R8
 	TESTQ R8, R8
-	JNZ  cobadone               // the scalar kernel takes this group
-	VMULPD  0(AX), Y8, Y10      // ge·ae
-	VMULPD  32(AX), Y9, Y11     // gi·ai
-	VMOVUPD Y10, (SI)
-	VMOVUPD Y11, (DX)
+	JNZ  cobaslow                // the scalar kernel takes this group
+	VMULPD  0(AX), Y0, Y4        // ge·ae
+	VMULPD  32(AX), Y1, Y5       // gi·ai
+	VMOVUPD Y4, (SI)
+	VMOVUPD Y5, (DX)
+	VMOVUPD 160(AX), Y6
+	VFMADD231PD 224(AX), Y1, Y6  // y = fma(gi, yi, yl)
 
 	// φ₁(x) by Estrin's scheme.
-	VMULPD  Y15, Y15, Y0        // x2
-	VMULPD  Y0, Y0, Y1          // x4
-	VMOVUPD 320(AX), Y2
-	VFMADD231PD 352(AX), Y15, Y2 // p01 = fma(c1, x, c0)
-	VMOVUPD 384(AX), Y3
-	VFMADD231PD 416(AX), Y15, Y3 // p23 = fma(c3, x, c2)
-	VFMADD231PD Y3, Y0, Y2       // p03 = fma(p23, x2, p01)
-	VMOVUPD 448(AX), Y3
-	VFMADD231PD 480(AX), Y15, Y3 // p45 = fma(c5, x, c4)
-	VMOVUPD 512(AX), Y4
-	VFMADD231PD 544(AX), Y15, Y4 // p67 = fma(c7, x, c6)
-	VFMADD231PD Y4, Y0, Y3       // p47 = fma(p67, x2, p45)
-	VMOVUPD 576(AX), Y4
-	VFMADD231PD 608(AX), Y15, Y4 // p89 = fma(c9, x, c8)
-	VFMADD231PD 640(AX), Y0, Y4  // p810 = fma(c10, x2, p89)
-	VFMADD231PD Y3, Y1, Y2       // q = fma(p47, x4, p03)
-	VMULPD  Y1, Y1, Y1           // x8
-	VFMADD231PD Y4, Y1, Y2       // φ₁ = fma(p810, x8, q)
+	VMULPD  Y3, Y3, Y7           // x2
+	VMOVAPD Y8, Y4
+	VFMADD231PD Y9, Y3, Y4       // p01 = fma(c1, x, c0)
+	VMOVAPD Y10, Y5
+	VFMADD231PD Y11, Y3, Y5      // p23 = fma(c3, x, c2)
+	VMOVAPD Y12, Y0
+	VFMADD231PD Y13, Y3, Y0      // p45 = fma(c5, x, c4)
+	VMOVAPD Y14, Y1
+	VFMADD231PD Y15, Y3, Y1      // p67 = fma(c7, x, c6)
+	VFMADD231PD Y5, Y7, Y4       // p03 = fma(p23, x2, p01)
+	VFMADD231PD Y1, Y7, Y0       // p47 = fma(p67, x2, p45)
+	VMULPD  Y7, Y7, Y7           // x4
+	VFMADD231PD Y0, Y7, Y4       // φ₁ = fma(p47, x4, p03)
 
-	// V ← V + (dtc·φ₁)·(num − g_T·V)
-	VMOVUPD 160(AX), Y3
-	VFMADD231PD 192(AX), Y12, Y3 // fma(be, ee, glie)
-	VFMADD231PD 224(AX), Y13, Y3 // num = fma(bi, ei, ·)
-	VMOVUPD (DI), Y4             // v
-	VFNMADD231PD Y14, Y4, Y3     // w = fma(−gt, v, num)
-	VMULPD  256(AX), Y2, Y2      // s = dtc·φ₁
-	VFMADD231PD Y3, Y2, Y4       // v = fma(s, w, v)
-	VMOVUPD Y4, (DI)
+	// V ← V + φ₁·(y − x·(V − E_E)), then the threshold.
+	VSUBPD  192(AX), Y2, Y5      // u = v − ee
+	VFNMADD231PD Y3, Y5, Y6      // w = fma(−x, u, y)
+	VFMADD231PD Y6, Y4, Y2       // v = fma(φ₁, w, v)
+	VMOVUPD Y2, (DI)
+	VCMPPD  $0x1D, 256(AX), Y2, Y5 // v ≥ vth (ordered)
+	VMOVMSKPD Y5, R8
+
 
 	ADDQ $32, DI
 	ADDQ $32, SI
 	ADDQ $32, DX
 	ADDQ $4, BX
+	TESTQ R8, R8
+	JNZ  cobacross               // Go applies the threshold to this group
 	DECQ CX
 	JNZ  cobaloop
 
 cobadone:
-	MOVQ BX, ret+40(FP)
+	MOVQ BX, done+40(FP)
+	MOVQ $0, stop+48(FP)
+	VZEROUPPER
+	RET
+
+cobaslow:
+	MOVQ BX, done+40(FP)
+	MOVQ $1, stop+48(FP)
+	VZEROUPPER
+	RET
+
+cobacross:
+	MOVQ BX, done+40(FP)
+	MOVQ $2, stop+48(FP)
 	VZEROUPPER
 	RET
 

@@ -96,7 +96,8 @@ func BenchmarkKernels(b *testing.B) {
 				for b.Loop() {
 					switch {
 					case kind == "lif-cond" && simd:
-						kernLIFCondFMA(&c, 0, 4000, e.v, e.se, e.si, nil, nil, nil)
+						spk = kernLIFCondFMA(&c, 0, 4000, e.v, e.se, e.si, nil, nil, nil, e.last, 1, spk[:0])
+						continue // threshold fused
 					case kind == "lif-cond":
 						kernLIFCond(&c, 0, 4000, e.v, e.se, e.si, nil, nil, nil)
 					case kind == "lif-exp" && simd:

@@ -23,10 +23,10 @@ type cubaK struct{ ae, ai, am, ke, ki, vinf quad }
 // deltaK holds the coefficients of deltaAVX.
 type deltaK struct{ am, vinf quad }
 
-// cobaK holds the coefficients of cobaAVX.
+// cobaK holds the coefficients of cobaAVX (see popRT for x and y).
 type cobaK struct {
-	ae, ai, fe, fi, gl, glie, ee, ei, dtc, half quad
-	c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10 quad
+	ae, ai, xl, xe, xi, yl, ee, yi, vth, xmax quad
+	c0, c1, c2, c3, c4, c5, c6, c7            quad
 }
 
 // simdCoef is the vector coefficients of one population.
@@ -40,8 +40,8 @@ func (c *popRT) setSIMD() {
 	vinf := c.el + c.r*c.iext
 	c.simd.cuba = cubaK{q4(c.ae), q4(c.ai), q4(c.am), q4(c.ke), q4(c.ki), q4(vinf)}
 	c.simd.delta = deltaK{q4(c.am), q4(vinf)}
-	c.simd.coba = cobaK{q4(c.ae), q4(c.ai), q4(c.ke), q4(c.ki), q4(c.gl), q4(c.glel + c.iext), q4(c.ee), q4(c.ei), q4(c.dtc), q4(0.5),
-		q4(phiC0), q4(phiC1), q4(phiC2), q4(phiC3), q4(phiC4), q4(phiC5), q4(phiC6), q4(phiC7), q4(phiC8), q4(phiC9), q4(phiC10)}
+	c.simd.coba = cobaK{q4(c.ae), q4(c.ai), q4(c.xl), q4(c.xe), q4(c.xi), q4(c.yl), q4(c.ee), q4(c.yi), q4(c.vth), q4(phiMaxX),
+		q4(phiC0), q4(phiC1), q4(phiC2), q4(phiC3), q4(phiC4), q4(phiC5), q4(phiC6), q4(phiC7)}
 }
 
 // addInput moves the ring-buffer slot into the synaptic state.
@@ -112,62 +112,91 @@ func kernLIFDeltaFMA(c *popRT, a, b int, v, iext []float64, in []float64) {
 	}
 }
 
-// kernLIFCondFMA integrates neurons [a, b) as kernLIFCond, FMA arithmetic.
-func kernLIFCondFMA(c *popRT, a, b int, v, se, si, iext []float64, inE, inI []float64) {
-	v, se, si = v[a:b], se[a:b], si[a:b]
-	se, si = se[:len(v)], si[:len(v)]
+// kernLIFCondFMA integrates neurons [a, b) as kernLIFCond, FMA arithmetic,
+// and applies the threshold of step t in the same pass: a neuron at
+// V ≥ V_th that is not refractory (t − last > nref) resets and is appended
+// to spk (ascending). Refractory neurons are left to the clamp.
+func kernLIFCondFMA(c *popRT, a, b int, v, se, si, iext []float64, inE, inI []float64, last []int64, t int64, spk []int32) []int32 {
+	v, se, si, last = v[a:b], se[a:b], si[a:b], last[a:b]
+	se, si, last = se[:len(v)], si[:len(v)], last[:len(v)]
 	if inE != nil {
 		addInput(se, si, inE[a:b], inI[a:b])
 	}
 	if iext != nil {
 		iext = iext[a:b]
-		condFMA(c, v, se, si, iext[:len(v)])
-		return
+		return condFMA(c, v, se, si, iext[:len(v)], last, t, a, spk)
 	}
 	n4 := len(v) &^ 3
 	i := 0
 	for i < n4 {
-		i += cobaAVX(&v[i], &se[i], &si[i], n4-i, &c.simd.coba)
-		if i < n4 { // a group with x > 1/2
-			condFMA(c, v[i:i+4], se[i:i+4], si[i:i+4], nil)
+		done, stop := cobaAVX(&v[i], &se[i], &si[i], n4-i, &c.simd.coba)
+		i += done
+		switch stop {
+		case cobaSlow: // a group with x > 1/2
+			spk = condFMA(c, v[i:i+4], se[i:i+4], si[i:i+4], nil, last[i:i+4], t, a+i, spk)
 			i += 4
+		case cobaCross: // the group before i holds a crossing
+			spk = crossings(c, v[i-4:i], last[i-4:i], t, a+i-4, spk)
 		}
 	}
-	condFMA(c, v[i:], se[i:], si[i:], nil)
+	return condFMA(c, v[i:], se[i:], si[i:], nil, last[i:], t, a+i, spk)
 }
 
-// condFMA is the scalar FMA conductance-based update of v, se, si (equal
-// lengths; iext nil or equal length).
-func condFMA(c *popRT, v, se, si, iext []float64) {
-	se, si = se[:len(v)], si[:len(v)]
-	ae, ai, fe, fi := c.ae, c.ai, c.ke, c.ki
-	gl, ee, ei, dtc := c.gl, c.ee, c.ei, c.dtc
-	glie := c.simd.coba.glie[0]
+// Stops of cobaAVX.
+const (
+	cobaDone  = iota // every group processed
+	cobaSlow         // the next group has some x above phiMaxX: not processed
+	cobaCross        // the last group processed has some V ≥ V_th
+)
+
+// crossings applies the threshold to v (neurons first, first+1, …): a
+// neuron at V ≥ V_th fires unless refractory.
+func crossings(c *popRT, v []float64, last []int64, t int64, first int, spk []int32) []int32 {
+	last = last[:len(v)]
+	for i, x := range v {
+		if x >= c.vth && t-last[i] > int64(c.nref) {
+			v[i] = c.vreset
+			spk = append(spk, int32(first+i))
+		}
+	}
+	return spk
+}
+
+// condFMA is the scalar FMA conductance-based update of v, se, si, last
+// (equal lengths; iext nil or equal length; first is the index of v[0])
+// with the threshold of crossings.
+func condFMA(c *popRT, v, se, si, iext []float64, last []int64, t int64, first int, spk []int32) []int32 {
+	se, si, last = se[:len(v)], si[:len(v)], last[:len(v)]
+	ae, ai := c.ae, c.ai
+	xl, xe, xi, yl, yi, ee := c.xl, c.xe, c.xi, c.yl, c.yi, c.ee
+	vth, vr, nref := c.vth, c.vreset, int64(c.nref)
 	for i := range v {
 		ge, gi := se[i], si[i]
-		be, bi := ge*fe, gi*fi
-		gt := gl + be + bi
-		x := gt * dtc
+		x := math.FMA(gi, xi, math.FMA(ge, xe, xl))
 		se[i], si[i] = ge*ae, gi*ai
 		var ph float64
-		if x > 0.5 {
+		if x > phiMaxX {
 			ph = (1 - expNeg(x)) / x
 		} else {
 			x2 := x * x
-			x4 := x2 * x2
 			p03 := math.FMA(math.FMA(phiC3, x, phiC2), x2, math.FMA(phiC1, x, phiC0))
 			p47 := math.FMA(math.FMA(phiC7, x, phiC6), x2, math.FMA(phiC5, x, phiC4))
-			p810 := math.FMA(phiC10, x2, math.FMA(phiC9, x, phiC8))
-			ph = math.FMA(p810, x4*x4, math.FMA(p47, x4, p03))
+			ph = math.FMA(p47, x2*x2, p03)
 		}
-		num := glie
+		y := yl
 		if iext != nil {
-			num = c.glel + iext[i]
+			y = c.condY(iext[i])
 		}
-		num = math.FMA(bi, ei, math.FMA(be, ee, num))
-		w := math.FMA(-gt, v[i], num)
-		v[i] = math.FMA(dtc*ph, w, v[i])
+		y = math.FMA(gi, yi, y)
+		w := math.FMA(-x, v[i]-ee, y)
+		vn := math.FMA(ph, w, v[i])
+		if vn >= vth && t-last[i] > nref {
+			vn = vr
+			spk = append(spk, int32(first+i))
+		}
+		v[i] = vn
 	}
+	return spk
 }
 
 // thresholdSIMD is threshold with the vector scan: aboveAVX finds the

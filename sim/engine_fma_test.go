@@ -43,8 +43,32 @@ func TestVectorKernels(t *testing.T) {
 				}
 				v2, se2, si2 := slices.Clone(v), slices.Clone(se), slices.Clone(si)
 				if kind == ModelLIFCond {
-					kernLIFCondFMA(c, 0, n, v, se, si, nil, nil, nil)
-					kernLIFCondFMA(c, 0, n, v2, se2, si2, iext, nil, nil)
+					// Threshold fused: every third neuron is refractory.
+					last := make([]int64, n)
+					for i := range last {
+						last[i] = math.MinInt64 / 2
+						if i%3 == 0 {
+							last[i] = 100 - int64(c.nref)
+						}
+					}
+					// Reference: the update without a threshold.
+					free := *c
+					free.vth = math.Inf(1)
+					free.setSIMD()
+					v3, se3, si3 := slices.Clone(v), slices.Clone(se), slices.Clone(si)
+					kernLIFCondFMA(&free, 0, n, v3, se3, si3, iext, nil, nil, last, 100, nil)
+					var want []int32
+					for i := range n {
+						if i%3 != 0 && v3[i] >= c.vth {
+							want = append(want, int32(i))
+							v3[i] = c.vreset
+						}
+					}
+					a := kernLIFCondFMA(c, 0, n, v, se, si, nil, nil, nil, last, 100, nil)
+					b := kernLIFCondFMA(c, 0, n, v2, se2, si2, iext, nil, nil, last, 100, nil)
+					if !slices.Equal(a, b) || !slices.Equal(b, want) || !slices.Equal(v2, v3) {
+						t.Fatalf("lif-cond n=%d gmax=%v: vector spikes %v, scalar %v, want %v", n, gmax, a, b, want)
+					}
 				} else {
 					kernLIFExpFMA(c, 0, n, v, se, si, nil, nil, nil)
 					kernLIFExpFMA(c, 0, n, v2, se2, si2, iext, nil, nil)

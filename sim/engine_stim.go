@@ -406,6 +406,9 @@ func (e *engine) force(pt *partRT, spk, forced []int32, lo, hi int, t int64) []i
 			if c.kind != kindPoisson {
 				e.v[f] = c.vreset
 			}
+			if c.kind == kindIzh || c.kind == kindAdEx {
+				e.u[f] += c.jump // the spike's jump of u or w
+			}
 			e.last[f] = t
 			if c.nref > 0 {
 				pt.rq[p].push(f, t)

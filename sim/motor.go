@@ -249,6 +249,14 @@ type train struct {
 // without stimulation from one seed see the same draws and differ only where
 // the rates differ (a higher rate never removes a spike).
 //
+// External intent. With an Intent set (SetIntent), v(t) is the intent's
+// velocity for each frame instead of the latent process, and the position is
+// its plain integral p ← p + v·Δt, without walls (the user of a closed-loop
+// task keeps it bounded by aiming at targets); a non-finite velocity counts
+// as 0. The latent process is frozen meanwhile and resumes from the same
+// state when the intent is removed. The truth [px, py, vx, vy] then reports
+// the intended velocity and its integral.
+//
 // Electrodes. Unit i sits on electrode i. Sites are those of the smallest
 // s×s grid (s ≥ 3) at PitchUM with s²−4 ≥ N, corners removed, taken in
 // row-major order; site (row r, column c) is at (c·pitch, r·pitch) µm. With
@@ -301,6 +309,8 @@ type MotorCortex struct {
 	ntrains atomic.Int32
 	firsts  []int64 // Arrived stamps of trains started this frame (for OnApplied)
 	clock   func() int64
+
+	intent Intent // external intended velocity, or nil for the latent process
 }
 
 // NewMotorCortex validates cfg and builds the model, drawing every unit's
@@ -438,6 +448,12 @@ func (m *MotorCortex) ElectrodePositions() [][2]float64 {
 	return out
 }
 
+// SetIntent makes it the source of the intended velocity from the next frame
+// on (see MotorCortex, "External intent"); nil returns to the latent
+// process. Call it from the goroutine advancing the brain, between Advance
+// calls.
+func (m *MotorCortex) SetIntent(it Intent) { m.intent = it }
+
 // Tuning appends the tuning of every unit to dst and returns it.
 func (m *MotorCortex) Tuning(dst []CosineTuning) []CosineTuning { return append(dst, m.tuning...) }
 
@@ -456,21 +472,10 @@ func (m *MotorCortex) Advance(frames int, spikes []Event, truth []float64) ([]Ev
 		if m.ntrains.Load() > 0 {
 			m.deliver(s)
 		}
-		for ax := range 2 {
-			x1 := a*m.x1[ax] + innov*m.latent.NormFloat64()
-			x2 := a*m.x2[ax] + oneMinusA*x1
-			v := m.vscale * x2
-			p := m.p[ax] + v*dt
-			if p > w || p < -w {
-				if p > w {
-					p = 2*w - p
-				} else {
-					p = -2*w - p
-				}
-				p = max(-w, min(w, p)) // a step longer than the workspace
-				x1, x2, v = -x1, -x2, -v
-			}
-			m.x1[ax], m.x2[ax], m.v[ax], m.p[ax] = x1, x2, v, p
+		if m.intent != nil {
+			m.intended(s)
+		} else {
+			m.latentStep(a, innov, oneMinusA, dt, w)
 		}
 		vx, vy := m.v[0], m.v[1]
 		for i := range base {
@@ -495,6 +500,41 @@ func (m *MotorCortex) Advance(frames int, spikes []Event, truth []float64) ([]Ev
 	}
 	m.sample.Store(s)
 	return spikes, truth
+}
+
+// latentStep advances the latent velocity and the reflected position by one
+// frame.
+func (m *MotorCortex) latentStep(a, innov, oneMinusA, dt, w float64) {
+	for ax := range 2 {
+		x1 := a*m.x1[ax] + innov*m.latent.NormFloat64()
+		x2 := a*m.x2[ax] + oneMinusA*x1
+		v := m.vscale * x2
+		p := m.p[ax] + v*dt
+		if p > w || p < -w {
+			if p > w {
+				p = 2*w - p
+			} else {
+				p = -2*w - p
+			}
+			p = max(-w, min(w, p)) // a step longer than the workspace
+			x1, x2, v = -x1, -x2, -v
+		}
+		m.x1[ax], m.x2[ax], m.v[ax], m.p[ax] = x1, x2, v, p
+	}
+}
+
+// intended takes frame s's velocity from the intent and integrates it.
+func (m *MotorCortex) intended(s int64) {
+	vx, vy := m.intent.Velocity(s)
+	if !finite(vx) {
+		vx = 0
+	}
+	if !finite(vy) {
+		vy = 0
+	}
+	m.v = [2]float64{vx, vy}
+	m.p[0] += vx * m.dt
+	m.p[1] += vy * m.dt
 }
 
 // spike reports whether the uniform draw u in [0, 1) falls below the spike

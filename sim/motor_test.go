@@ -749,3 +749,92 @@ func TestMotorCortexKernel(t *testing.T) {
 		})
 	}
 }
+
+// replayIntent replays recorded velocities, frame by frame, and checks that
+// it is asked for every frame once, in order.
+type replayIntent struct {
+	t     testing.TB
+	v     []float64 // vx, vy per frame from sample first
+	first int64
+	next  int64
+}
+
+func (r *replayIntent) Velocity(sample int64) (float64, float64) {
+	if sample != r.next {
+		r.t.Errorf("Velocity(%d), want frame %d", sample, r.next)
+	}
+	r.next = sample + 1
+	i := 2 * (sample - r.first)
+	return r.v[i], r.v[i+1]
+}
+
+// constIntent asks for one velocity (NaN counts as 0 in the brain).
+type constIntent struct{ vx, vy float64 }
+
+func (c constIntent) Velocity(int64) (float64, float64) { return c.vx, c.vy }
+
+func TestMotorCortexIntent(t *testing.T) {
+	const frames = 5000
+	wide := func(c *MotorCortexConfig) { c.Workspace = 1e6 } // no wall bounce in the reference
+	t.Run("replayed latent velocity gives the same spikes and truth", func(t *testing.T) {
+		ref := newMotor(t, wide)
+		wantSpikes, wantTruth := run(ref, frames, 7)
+		vel := make([]float64, 0, 2*frames)
+		for f := range frames {
+			vel = append(vel, wantTruth[4*f+2], wantTruth[4*f+3])
+		}
+		m := newMotor(t, wide)
+		it := &replayIntent{t: t, v: vel}
+		m.SetIntent(it)
+		gotSpikes, gotTruth := run(m, frames, 13)
+		if it.next != frames {
+			t.Fatalf("intent asked for %d frames, want %d", it.next, frames)
+		}
+		if !slices.Equal(gotSpikes, wantSpikes) {
+			t.Fatalf("spikes differ: %d vs %d", len(gotSpikes), len(wantSpikes))
+		}
+		if !slices.Equal(gotTruth, wantTruth) {
+			t.Fatal("truth differs from the latent run whose velocity was replayed")
+		}
+	})
+	t.Run("truth is the intended velocity and its integral", func(t *testing.T) {
+		m := newMotor(t, nil)
+		m.SetIntent(constIntent{vx: 20, vy: math.NaN()})
+		_, truth := run(m, 1000, 10)
+		last := truth[len(truth)-4:]
+		// 1000 frames at 1 kHz of 20 cm/s: 20 cm, beyond the 15 cm
+		// workspace of the latent process (no walls for an intent).
+		if math.Abs(last[0]-20) > 1e-9 || last[1] != 0 || last[2] != 20 || last[3] != 0 {
+			t.Fatalf("last truth %v, want [20 0 20 0]", last)
+		}
+	})
+	t.Run("removing the intent resumes the frozen latent process", func(t *testing.T) {
+		ref := newMotor(t, nil)
+		_, want := run(ref, 300, 1)
+		m := newMotor(t, nil)
+		m.SetIntent(constIntent{})
+		run(m, 200, 50)
+		m.SetIntent(nil)
+		_, got := run(m, 300, 1)
+		for f := range 300 {
+			if got[4*f+2] != want[4*f+2] || got[4*f+3] != want[4*f+3] {
+				t.Fatalf("frame %d: velocity (%v, %v), want the latent (%v, %v)", f, got[4*f+2], got[4*f+3], want[4*f+2], want[4*f+3])
+			}
+		}
+	})
+	t.Run("deterministic and allocation-free", func(t *testing.T) {
+		a, b := newMotor(t, nil), newMotor(t, nil)
+		a.SetIntent(constIntent{vx: 5, vy: -3})
+		b.SetIntent(constIntent{vx: 5, vy: -3})
+		sa, ta := run(a, 2000, 20)
+		sb, tb := run(b, 2000, 20)
+		if !slices.Equal(sa, sb) || !slices.Equal(ta, tb) {
+			t.Fatal("two runs from one seed and one intent differ")
+		}
+		spikes := make([]Event, 0, 4096)
+		truth := make([]float64, 0, 4*20)
+		if n := testing.AllocsPerRun(100, func() { spikes, truth = a.Advance(20, spikes[:0], truth[:0]) }); n != 0 {
+			t.Fatalf("Advance with an intent allocates %v times per call", n)
+		}
+	})
+}

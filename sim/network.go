@@ -29,6 +29,28 @@ const (
 	// ModelPoisson is a Poisson spike source: each neuron fires in a step
 	// with probability RateHz·dt, independently (Brian's PoissonGroup).
 	ModelPoisson NeuronModel = "poisson"
+	// ModelIzhikevich is the simple model of Izhikevich (2003, IEEE Trans
+	// Neural Netw 14:1569, eqs. 1–3), parameters Izhikevich
+	// (model.NewIzhikevich gives the paper's RS, IB, CH, FS and LTS cells):
+	//
+	//	dv/dt = 0.04v² + 5v + 140 − u + I,  du/dt = a(bv − u)
+	//	v ≥ v_peak: v ← c, u ← u + d
+	//
+	// with I = I_ext + I_e + I_i in the paper's current units and
+	// exponential synaptic currents τ_s dI_s/dt = −I_s (TauEMs, TauIMs > 0;
+	// weights in the same units, of either sign); no refractory period.
+	ModelIzhikevich NeuronModel = "izhikevich"
+	// ModelAdEx is the adaptive exponential integrate-and-fire neuron of
+	// Brette & Gerstner (2005, J Neurophysiol 94:3637, eqs. 1–2), parameters
+	// AdEx (model.BretteGerstnerAdEx gives the paper's fit):
+	//
+	//	C dV/dt = −g_L(V − E_L) + g_L Δ_T e^{(V − V_T)/Δ_T} − w + I
+	//	τ_w dw/dt = a(V − E_L) − w
+	//	V ≥ V_peak: V ← V_r, w ← w + b, V held at V_r for t_ref
+	//
+	// with I = I_ext + I_e + I_i (pA) and exponential synaptic currents as
+	// for izhikevich.
+	ModelAdEx NeuronModel = "adex"
 )
 
 // Receptor is the synaptic port a projection or input drives.
@@ -73,13 +95,19 @@ type Dist struct {
 type Population struct {
 	Name  string      `yaml:"name"`  // unique; referenced by projections and inputs
 	N     int         `yaml:"n"`     // neurons (≥ 1)
-	Model NeuronModel `yaml:"model"` // lif, lif-cond or poisson
+	Model NeuronModel `yaml:"model"` // lif, lif-cond, izhikevich, adex or poisson
 
 	// LIF holds the cell parameters of lif and lif-cond populations: C (pF),
 	// GL (nS), EL, VTh, VReset (mV), TRef (ms) and, for lif-cond, the
 	// reversal potentials EE, EI (mV). Tonic conductances GE, GI must be 0
 	// (synaptic conductances are per neuron).
 	LIF model.LIF `yaml:"lif"`
+	// Izhikevich holds the parameters of an izhikevich population: A, B,
+	// C, D, VPeak (mV) (V0 is not used).
+	Izhikevich model.Izhikevich `yaml:"izhikevich"`
+	// AdEx holds the parameters of an adex population: C (pF), GL, A (nS),
+	// EL, VT, DeltaT, VReset, VPeak (mV), TauW, TRef (ms), B (pA).
+	AdEx model.AdEx `yaml:"adex"`
 	// TauEMs, TauIMs: synaptic time constants (ms) of the exc and inh
 	// receptors; both 0 on a lif population selects delta synapses.
 	TauEMs float64 `yaml:"tau_e_ms"`
@@ -89,9 +117,10 @@ type Population struct {
 	// RateHz is the firing rate of a poisson population.
 	RateHz float64 `yaml:"rate_hz"`
 
-	// Initial state: V (mV; zero value: uniform on [VReset, VTh); values
-	// above V_th start at V_th) and the exc and inh synaptic state (pA or
-	// nS), taken as drawn: a normal distribution of initial conductances
+	// Initial state: V (mV; zero value: uniform on [VReset, VTh) for lif
+	// and lif-cond, the resting state for izhikevich (u = b·v), E_L for adex
+	// (w = 0); values above the threshold or v_peak start there) and the exc
+	// and inh synaptic state (pA or nS), taken as drawn: a normal distribution of initial conductances
 	// may give a few negative ones, as in the COBA reference script, which
 	// decay within τ_s.
 	InitV Dist `yaml:"init_v"`
@@ -284,17 +313,10 @@ func (p *Population) validate(key string, dt float64, dtOK bool) []error {
 		errs = append(errs, fmt.Errorf("%s.%s: %s", key, k, fmt.Sprintf(format, args...)))
 	}
 	switch p.Model {
+	case ModelIzhikevich, ModelAdEx:
+		errs = append(errs, p.validateModel(key, dt, dtOK)...)
 	case ModelLIF, ModelLIFCond:
-		if err := p.LIF.Validate(); err != nil {
-			// model reports "Field: message"; the yaml key of a model.LIF
-			// field is its lowercased name.
-			for _, line := range strings.Split(err.Error(), "\n") {
-				if f, msg, ok := strings.Cut(line, ": "); ok {
-					line = strings.ToLower(f) + ": " + msg
-				}
-				errs = append(errs, fmt.Errorf("%s.lif.%s", key, line))
-			}
-		}
+		errs = append(errs, paramErrs(key+".lif", p.LIF.Validate())...)
 		if p.LIF.GE != 0 || p.LIF.GI != 0 {
 			bad("lif.ge", "tonic conductances GE, GI must be 0 (synaptic conductances are per neuron)")
 		}
@@ -342,7 +364,82 @@ func (p *Population) validate(key string, dt float64, dtOK bool) []error {
 			bad("rate_hz", "%v Hz gives a spike probability per step above 1 at dt = %v ms", p.RateHz, dt)
 		}
 	default:
-		bad("model", "must be lif, lif-cond or poisson, got %q", p.Model)
+		bad("model", "must be lif, lif-cond, izhikevich, adex or poisson, got %q", p.Model)
+	}
+	return errs
+}
+
+// paramErrs turns the errors of a model parameter Validate ("Field:
+// message" lines) into errors keyed by the yaml key of the field (its
+// lowercased name) under key.
+func paramErrs(key string, err error) []error {
+	if err == nil {
+		return nil
+	}
+	var errs []error
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if f, msg, ok := strings.Cut(line, ": "); ok {
+			line = strings.ToLower(f) + ": " + msg
+		}
+		errs = append(errs, fmt.Errorf("%s.%s", key, line))
+	}
+	return errs
+}
+
+// Largest steps of the izhikevich and adex updates (forward Euler, as the
+// model package's steppers).
+const (
+	// izhMaxDtMs: Izhikevich (2003) integrated v with 0.5 ms Euler steps
+	// (model.IzhikevichStepper's bound); beyond it the quadratic v equation
+	// runs away before the reset.
+	izhMaxDtMs = 0.5
+	// adexMaxDtMs and τ_m/20 bound the Euler step on the exponential
+	// upswing (model.AdExStepper's bounds).
+	adexMaxDtMs = 0.1
+)
+
+// validateModel checks an izhikevich or adex population.
+func (p *Population) validateModel(key string, dt float64, dtOK bool) []error {
+	var errs []error
+	bad := func(k, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s.%s: %s", key, k, fmt.Sprintf(format, args...)))
+	}
+	if p.Model == ModelIzhikevich {
+		err := p.Izhikevich.Validate()
+		errs = append(errs, paramErrs(key+".izhikevich", err)...)
+		if dtOK && dt > izhMaxDtMs {
+			bad("izhikevich", "dt %v ms exceeds %v ms, the largest stable Euler step of the quadratic v equation", dt, izhMaxDtMs)
+		}
+	} else {
+		err := p.AdEx.Validate()
+		errs = append(errs, paramErrs(key+".adex", err)...)
+		if dtOK && err == nil {
+			if m := math.Min(adexMaxDtMs, p.AdEx.C/p.AdEx.GL/20); dt > m {
+				bad("adex", "dt %v ms exceeds %v ms (min of 0.1 ms and τ_m/20), the largest stable Euler step on the exponential upswing", dt, m)
+			}
+			if p.AdEx.TRef > 0 && dt > p.AdEx.TRef {
+				bad("adex.tref", "%v ms is shorter than one step (%v ms)", p.AdEx.TRef, dt)
+			}
+		}
+	}
+	for _, t := range []struct {
+		k string
+		v float64
+	}{{"tau_e_ms", p.TauEMs}, {"tau_i_ms", p.TauIMs}} {
+		if !(t.v > 0) || !finite(t.v) {
+			bad(t.k, "must be finite and > 0, got %v", t.v)
+		}
+	}
+	if !finite(p.IExtPA) {
+		bad("i_ext_pa", "must be finite, got %v", p.IExtPA)
+	}
+	for _, d := range []struct {
+		k string
+		d Dist
+	}{{"init_v", p.InitV}, {"init_e", p.InitE}, {"init_i", p.InitI}} {
+		if err := d.d.validate(); err != nil {
+			bad(d.k, "%v", err)
+		}
 	}
 	return errs
 }

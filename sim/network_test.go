@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -15,6 +16,15 @@ func twoPops() NetworkConfig {
 		cfg.Projections[i].P = 0.1
 	}
 	return cfg
+}
+
+// izh returns the Izhikevich (2003) cell of class.
+func izh(class string) model.Izhikevich {
+	p, err := model.NewIzhikevich(class)
+	if err != nil {
+		panic(err)
+	}
+	return p
 }
 
 func TestNetworkConfigValidate(t *testing.T) {
@@ -39,7 +49,7 @@ func TestNetworkConfigValidate(t *testing.T) {
 			c.Populations[1].Name = "E"
 			c.Populations[0].N = 0
 		}, []string{`populations[1].name: "E" used twice`, "populations[0].n: must be in [1,"}},
-		{"model", func(c *NetworkConfig) { c.Populations[0].Model = "hh" }, []string{"populations[0].model: must be lif, lif-cond or poisson"}},
+		{"model", func(c *NetworkConfig) { c.Populations[0].Model = "hh" }, []string{"populations[0].model: must be lif, lif-cond, izhikevich, adex or poisson"}},
 		{"cell parameters, every one", func(c *NetworkConfig) {
 			c.Populations[0].LIF.C = -1
 			c.Populations[0].LIF.VReset = -40
@@ -47,6 +57,25 @@ func TestNetworkConfigValidate(t *testing.T) {
 		{"tonic conductance", func(c *NetworkConfig) { c.Populations[0].LIF.GE = 1 }, []string{"populations[0].lif.ge: tonic conductances"}},
 		{"synaptic time constant", func(c *NetworkConfig) { c.Populations[0].TauEMs = 0 }, []string{"populations[0].tau_e_ms: must be finite and > 0"}},
 		{"dt beyond τ_m/10", func(c *NetworkConfig) { c.DtMs = 2.5 }, []string{"populations[0].lif: dt 2.5 ms exceeds τ_m/10 = 2 ms"}},
+		{"izhikevich dt beyond stability", func(c *NetworkConfig) {
+			c.DtMs = 0.6
+			c.Populations[0] = Population{Name: "E", N: 100, Model: ModelIzhikevich, Izhikevich: izh("RS"), TauEMs: 5, TauIMs: 10}
+		}, []string{"populations[0].izhikevich: dt 0.6 ms exceeds 0.5 ms"}},
+		{"izhikevich parameters", func(c *NetworkConfig) {
+			p := izh("FS")
+			p.A, p.C = 0, 40
+			c.Populations[0] = Population{Name: "E", N: 100, Model: ModelIzhikevich, Izhikevich: p, TauEMs: 5}
+		}, []string{"populations[0].izhikevich.a: must be finite and > 0", "populations[0].izhikevich.c: reset 40 must be below VPeak 30",
+			"populations[0].tau_i_ms: must be finite and > 0"}},
+		{"adex dt beyond stability", func(c *NetworkConfig) {
+			c.DtMs = 0.2
+			c.Populations[0] = Population{Name: "E", N: 100, Model: ModelAdEx, AdEx: model.BretteGerstnerAdEx(), TauEMs: 5, TauIMs: 10}
+		}, []string{"populations[0].adex: dt 0.2 ms exceeds 0.1 ms"}},
+		{"adex parameters", func(c *NetworkConfig) {
+			p := model.BretteGerstnerAdEx()
+			p.DeltaT, p.TRef = 0, -1
+			c.Populations[0] = Population{Name: "E", N: 100, Model: ModelAdEx, AdEx: p, TauEMs: 5, TauIMs: 10, IExtPA: math.Inf(1)}
+		}, []string{"populations[0].adex.deltat: must be finite and > 0", "populations[0].adex.tref:", "populations[0].i_ext_pa: must be finite"}},
 		{"refractory shorter than a step", func(c *NetworkConfig) { c.Populations[1].LIF.TRef = 0.05 }, []string{"populations[1].lif.tref: 0.05 ms is shorter than one step"}},
 		{"init distribution", func(c *NetworkConfig) { c.Populations[0].InitV = Dist{Kind: "uniform", A: 1, B: 0} }, []string{"populations[0].init_v: uniform needs finite a ≤ b"}},
 		{"poisson rate", func(c *NetworkConfig) {

@@ -13,6 +13,7 @@ import (
 // train delivered on detection.
 type EventControllerConfig struct {
 	Quantity   string        `yaml:"quantity"`   // state name of the signal (a filtered LFP sample, "lfp")
+	Detector   string        `yaml:"detector"`   // "line_length" ("" too) or "level" (the quantity itself: a band power, a decoded value)
 	Window     time.Duration `yaml:"window"`     // line-length window T
 	Threshold  float64       `yaml:"threshold"`  // on L, in the quantity's unit per second
 	Lockout    time.Duration `yaml:"lockout"`    // no firing sooner than this after the last firing
@@ -31,6 +32,7 @@ func DefaultEventControllerConfig() EventControllerConfig {
 	th := DefaultThresholdControllerConfig()
 	return EventControllerConfig{
 		Quantity:   "lfp",
+		Detector:   DetectLineLength,
 		Window:     50 * time.Millisecond,
 		Threshold:  450,
 		Lockout:    time.Second,
@@ -45,6 +47,9 @@ func (c *EventControllerConfig) Validate() error {
 	var errs []error
 	if c.Quantity == "" {
 		errs = append(errs, errors.New("quantity: must name the watched state"))
+	}
+	if c.Detector != "" && c.Detector != DetectLineLength && c.Detector != DetectLevel {
+		errs = append(errs, fmt.Errorf("detector: must be %s or %s, got %q", DetectLineLength, DetectLevel, c.Detector))
 	}
 	if c.Window <= 0 {
 		errs = append(errs, fmt.Errorf("window: must be > 0, got %v", c.Window))
@@ -65,6 +70,12 @@ func (c *EventControllerConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Detectors of an EventController.
+const (
+	DetectLineLength = "line_length" // L over the window, per second
+	DetectLevel      = "level"       // the quantity itself (band power, a decoded value)
+)
+
 // EventController is a responsive controller (SCIENCE.md §6) with a
 // line-length detector (Esteller et al. 2001, Proc. 23rd IEEE EMBS,
 // "Line length: an efficient feature for seizure onset detection"): over
@@ -80,6 +91,11 @@ func (c *EventControllerConfig) Validate() error {
 // last firing is within the lockout (a detection in the lockout is
 // dropped, not postponed). Detection starts once a full window
 // of estimates has been seen. A non-finite value restarts the window.
+//
+// With detector "level" the detected value is the quantity itself (a
+// band power from a feature stage, or a decoded value; SCIENCE.md §6 lists
+// band power and decoded values beside line length), with the same
+// threshold, refractory period and lockout, and no window.
 //
 // A firing fills dst with Seq = 1, 2, …, Sample = est.Sample + round(delay
 // · rate), Arrived = est.Arrived and the configured train.
@@ -158,6 +174,13 @@ func (c *EventController) LineLength() float64 { return c.lineLength }
 func (c *EventController) Update(dst *Pattern, est *decode.Estimate) bool {
 	x := stateAt("event", est, c.index, c.cfg.Quantity)
 	s := est.Sample
+	if c.cfg.Detector == DetectLevel {
+		if !finite(x) {
+			return false
+		}
+		c.lineLength = x
+		return c.detect(dst, est, s, x >= c.cfg.Threshold)
+	}
 	if !finite(x) {
 		c.hasPrev, c.head, c.n, c.sum, c.lineLength = false, 0, 0, 0, 0
 		return false
@@ -192,7 +215,13 @@ func (c *EventController) Update(dst *Pattern, est *decode.Estimate) bool {
 		c.sum = 0
 	}
 	c.lineLength = c.sum / c.cfg.Window.Seconds()
-	if c.sum < c.thSum {
+	return c.detect(dst, est, s, c.sum >= c.thSum)
+}
+
+// detect runs the refractory period and lockout on one detector value,
+// above the threshold or not, and fires.
+func (c *EventController) detect(dst *Pattern, est *decode.Estimate, s int64, above bool) bool {
+	if !above {
 		if c.below < 0 {
 			c.below = s
 		}

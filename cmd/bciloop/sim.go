@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	register("sim", command{"sim --preset NAME [--neurons N] [--duration D] [--seed S] [--threads T]", cmdSim})
+	register("sim", command{"sim --preset NAME [--neurons N] [--duration D] [--seed S] [--threads T] [--raster out.png]", cmdSim})
 }
 
 // simSummary is the JSON line of bciloop sim.
@@ -37,7 +37,9 @@ type simSummary struct {
 // cmdSim runs a network preset as fast as possible and prints one JSON
 // line: spike count, mean rates of the E and I populations, mean ISI CV
 // over neurons with at least three spikes, and the real-time factor of the
-// simulation loop (Advance alone: simulated seconds per wall second).
+// simulation loop (Advance alone: simulated seconds per wall second);
+// with --raster, a raster plot of the spikes of about 500 neurons (each
+// population's first ones, in proportion to its size) as a PNG.
 func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -46,6 +48,7 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	duration := fs.Duration("duration", time.Second, "simulated time")
 	seed := fs.Uint64("seed", 1, "seed of every random draw")
 	threads := fs.Int("threads", 1, "worker threads (the result does not depend on it)")
+	rasterPath := fs.String("raster", "", "write a raster plot of the spikes (PNG) to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: bciloop sim --preset NAME [flags]\n\nSimulates a spiking-network preset as fast as possible and prints one JSON line.\n\npresets:")
 		for _, p := range sim.Presets() {
@@ -84,6 +87,10 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	steps := int64(math.Round(duration.Seconds() * nw.Rate()))
 	st := sim.NewSpikeStats(nw.Neurons(), 0, steps)
+	var rs *raster
+	if *rasterPath != "" {
+		rs = newRaster(nw)
+	}
 	chunk := int64(nw.Rate() / 10) // 100 ms
 	ev := make([]sim.Event, 0, 1<<16)
 	var wall time.Duration
@@ -94,6 +101,9 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		ev = nw.Advance(int(k), ev[:0])
 		wall += time.Since(t)
 		st.Add(ev)
+		if rs != nil {
+			rs.add(ev)
+		}
 		done += k
 	}
 	st.To = done // an interrupted run reports what it simulated
@@ -113,6 +123,12 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if cv, n := st.CV(0, nw.Neurons(), 3); n > 0 {
 		out.CVISI = &cv
+	}
+	if rs != nil {
+		title := fmt.Sprintf("%s, %d neurons, seed %d", *preset, nw.Neurons(), *seed)
+		if err := rs.write(*rasterPath, title, simS); err != nil {
+			return err
+		}
 	}
 	b, err := json.Marshal(out)
 	if err != nil {

@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -33,6 +36,64 @@ func TestSimCommand(t *testing.T) {
 	}
 	if s1.Spikes != s.Spikes || s1.RateEHz != s.RateEHz || *s1.CVISI != *s.CVISI {
 		t.Errorf("one thread %+v, two threads %+v", s1, s)
+	}
+}
+
+// TestSimRaster decodes the PNG of --raster and checks that the plot area
+// holds dots of both population colours (blue E, red I) spread over the
+// run, not an empty frame.
+func TestSimRaster(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "raster.png")
+	code, out, errOut := run(t, "sim", "--preset", "cuba", "--neurons", "1000", "--duration", "200ms", "--raster", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var s simSummary
+	if err := json.Unmarshal([]byte(out), &s); err != nil || s.Spikes == 0 {
+		t.Fatalf("summary %q: %v", out, err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	if b.Dx() < 800 || b.Dy() < 400 {
+		t.Fatalf("image %v, want about 1134×567", b)
+	}
+	// The data area lies inside the axes: take the central part, split in
+	// a left and a right half (the first and second 100 ms).
+	var blue, red [2]int
+	x0, x1, y0, y1 := b.Min.X+b.Dx()/5, b.Max.X-b.Dx()/20, b.Min.Y+b.Dy()/12, b.Max.Y-b.Dy()/6
+	for y := y0; y < y1; y++ {
+		for x := x0; x < x1; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			half := 0
+			if x >= (x0+x1)/2 {
+				half = 1
+			}
+			r, g, bl = r>>8, g>>8, bl>>8
+			switch { // the dot colours blend with white at their edges
+			case bl > r+40 && bl > g+20:
+				blue[half]++
+			case r > g+50 && r > bl+50:
+				red[half]++
+			}
+		}
+	}
+	t.Logf("blue pixels %v, red %v", blue, red)
+	for h := range 2 {
+		if blue[h] < 200 || red[h] < 20 {
+			t.Errorf("half %d of the plot area: %d blue and %d red pixels, want spike dots of both populations", h, blue[h], red[h])
+		}
+	}
+	// An unwritable path fails the command.
+	if code, _, errOut := run(t, "sim", "--preset", "cuba", "--neurons", "400", "--duration", "10ms", "--raster", filepath.Join(t.TempDir(), "no", "r.png")); code == 0 || !strings.Contains(errOut, "--raster") {
+		t.Errorf("unwritable raster: exit %d, stderr %q", code, errOut)
 	}
 }
 
