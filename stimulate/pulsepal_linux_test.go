@@ -44,10 +44,16 @@ func waitReport(t *testing.T, pp *pulsepaltest.PulsePal, ok func(r *pulsepaltest
 	}
 }
 
+// fakeReplyTimeout replaces the firmware's 500 ms reply timeout in these
+// tests: the fake answers from a goroutine of this test process, which a
+// loaded machine under -race can keep off the CPU for longer than that.
+const fakeReplyTimeout = 10 * time.Second
+
 func TestPulsePalOpen(t *testing.T) {
 	pp, dev := fakePulsePal(t, 21)
 	cfg := DefaultPulsePalConfig()
 	cfg.Port = dev.Path
+	cfg.Timeout = fakeReplyTimeout
 	s, err := OpenPulsePal(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -90,6 +96,7 @@ func TestPulsePalStimulate(t *testing.T) {
 	pp, dev := fakePulsePal(t, 21)
 	cfg := DefaultPulsePalConfig()
 	cfg.Port = dev.Path
+	cfg.Timeout = fakeReplyTimeout
 	sink, err := OpenPulsePal(cfg)
 	if err != nil {
 		t.Fatal(err)
