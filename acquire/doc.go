@@ -3,10 +3,15 @@
 // latency stamps, and the sources themselves: the synthetic brain adapter
 // (real-time or lockstep), serial boards, files and NATS streams.
 //
-// SimSource reads a synthetic brain (sim.MotorCortex) in blocks: in lockstep,
+// SimSource reads a synthetic brain (SimBrain) in blocks: in lockstep,
 // as fast as the reader reads and deterministically; in real time, paced to
 // the monotonic clock from absolute deadlines, emitting every block that is
-// due. Every Source runs the conformance kit in acquire/acquiretest.
+// due. The brains the runtime can build by name form one table
+// (SimPresets, SimOptions, BuildSimBrain): the motor cortex, the EEG, the
+// beta and seizure circuits, the spiking networks and the spiking motor
+// cortex, each a SimPreset entry with an adapter; stimulation reaches the
+// brain through SimSource.Stimulable. Every Source runs the conformance kit
+// in acquire/acquiretest.
 //
 // Serial boards (OpenBCI Cyton and Cyton + Daisy, OpenEEG ModularEEG P2,
 // NeuroSky ThinkGear, Backyard Brains SpikerBox) are read by SerialSource

@@ -164,6 +164,18 @@ func (s *SimSource) Stimulable() sim.Stimulable {
 	return s.brain.Target()
 }
 
+// SetIntent hands the brain an external intended velocity (sim.Intent:
+// the simulated user of a closed-loop task) when it takes one (the motor
+// cortex, the spiking motor cortex), and reports whether it does. Call it
+// before the first Read or from the reading goroutine.
+func (s *SimSource) SetIntent(it sim.Intent) bool {
+	b, ok := s.brain.(interface{ SetIntent(sim.Intent) })
+	if ok {
+		b.SetIntent(it)
+	}
+	return ok
+}
+
 // Due returns the monotonic time in ns at which the last block read was due
 // (real time), or 0 in lockstep. Arrived − Due is the pacing lateness.
 func (s *SimSource) Due() int64 { return s.due }

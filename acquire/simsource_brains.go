@@ -116,12 +116,17 @@ type SimSeizureOptions struct {
 // sim.Preset): size, seed and threads, and the sheet carrying the electrode
 // array. The stream carries the spikes of every neuron, one channel per
 // neuron (at most 65536 neurons), at the network's step rate (10 kHz for
-// dt = 0.1 ms). InputScale multiplies the rate of every external Poisson
-// input of the preset (the Brunel presets' ν_ext; 1 keeps the preset).
+// dt = 0.1 ms); with Signal "rate" it carries instead one raw channel, the
+// population activity of the network per step, A = n/(N·Δt) in Hz per
+// neuron (n of the N neurons fire in the step; the global activity of
+// Brunel 2000), a field-potential-like signal for the feature stage.
+// InputScale multiplies the rate of every external Poisson input of the
+// preset (the Brunel presets' ν_ext; 1 keeps the preset).
 type SimNetworkOptions struct {
 	sim.PresetOptions `yaml:",inline"`
 	Sheet             sim.Sheet `yaml:"sheet"`
 	InputScale        float64   `yaml:"input_scale"`
+	Signal            string    `yaml:"signal"` // "spikes" (default) or "rate"
 }
 
 // DefaultSimOptions returns every preset's defaults.
@@ -131,7 +136,7 @@ func DefaultSimOptions() SimOptions {
 		EEG:               sim.DefaultEEGConfig(),
 		Beta:              sim.DefaultBetaConfig(),
 		Seizure:           SimSeizureOptions{SeizureConfig: sim.DefaultSeizureConfig(), Signal: "lfp"},
-		Network:           SimNetworkOptions{PresetOptions: sim.PresetOptions{Seed: 1, Threads: 1}, Sheet: sim.DefaultSheet(), InputScale: 1},
+		Network:           SimNetworkOptions{PresetOptions: sim.PresetOptions{Seed: 1, Threads: 1}, Sheet: sim.DefaultSheet(), InputScale: 1, Signal: "spikes"},
 		Broadband:         SimBroadbandOptions{BroadbandConfig: sim.DefaultBroadbandConfig()},
 		MotorNet:          DefaultSimMotorNetOptions(),
 	}
@@ -208,6 +213,9 @@ func networkPreset(name string) SimPreset {
 			if !(o.Network.InputScale >= 0) || math.IsInf(o.Network.InputScale, 0) {
 				errs = append(errs, fmt.Errorf("input_scale: must be finite and ≥ 0, got %v", o.Network.InputScale))
 			}
+			if o.Network.Signal != "spikes" && o.Network.Signal != "rate" {
+				errs = append(errs, fmt.Errorf("signal: must be spikes or rate, got %q", o.Network.Signal))
+			}
 			return errors.Join(errs...)
 		},
 		Build: func(o *SimOptions, _ SimEnv) (SimBrain, error) {
@@ -226,7 +234,7 @@ func networkPreset(name string) SimPreset {
 			if nw.Neurons() > maxSpikeChannels {
 				return nil, fmt.Errorf("network: %d neurons exceed the %d channels of a spike stream", nw.Neurons(), maxSpikeChannels)
 			}
-			return &networkBrain{nw: nw}, nil
+			return &networkBrain{nw: nw, rate: o.Network.Signal == "rate"}, nil
 		},
 	}
 }
@@ -366,6 +374,9 @@ func (a *motorBrain) Advance(frames int, b *Block) {
 // MotorCortex returns the adapted brain (for callers that need its tuning).
 func (a *motorBrain) MotorCortex() *sim.MotorCortex { return a.m }
 
+// SetIntent hands the motor cortex an external intended velocity.
+func (a *motorBrain) SetIntent(in sim.Intent) { a.m.SetIntent(in) }
+
 // eegBrain adapts sim.EEG: raw channels, truth [class].
 type eegBrain struct {
 	e     *sim.EEG
@@ -433,22 +444,51 @@ func (a *seizureBrain) Advance(frames int, b *Block) {
 // Circuit returns the adapted circuit.
 func (a *seizureBrain) Circuit() *sim.SeizureCircuit { return a.c }
 
-// networkBrain adapts sim.Network: one spike channel per neuron, no truth.
+// networkBrain adapts sim.Network: one spike channel per neuron, or one
+// raw channel of population activity (rate); no truth.
 type networkBrain struct {
-	nw *sim.Network
-	ev []sim.Event
+	nw   *sim.Network
+	ev   []sim.Event
+	rate bool
 }
 
-func (a *networkBrain) Rate() float64                    { return a.nw.Rate() }
-func (a *networkBrain) Sample() int64                    { return a.nw.Sample() }
-func (a *networkBrain) Channels() int                    { return a.nw.Neurons() }
+func (a *networkBrain) Rate() float64 { return a.nw.Rate() }
+func (a *networkBrain) Sample() int64 { return a.nw.Sample() }
+func (a *networkBrain) Channels() int {
+	if a.rate {
+		return 1
+	}
+	return a.nw.Neurons()
+}
 func (a *networkBrain) TruthNames() []string             { return nil }
 func (a *networkBrain) Target() sim.Stimulable           { return a.nw }
-func (a *networkBrain) ChannelPositions() [][2]float64   { return a.nw.Positions() }
 func (a *networkBrain) ElectrodePositions() [][2]float64 { return a.nw.ElectrodePositions() }
+
+// ChannelPositions returns the neurons' positions, or nil for the rate
+// signal (one channel, the whole network).
+func (a *networkBrain) ChannelPositions() [][2]float64 {
+	if a.rate {
+		return nil
+	}
+	return a.nw.Positions()
+}
+
 func (a *networkBrain) Advance(frames int, b *Block) {
+	start := a.nw.Sample()
 	a.ev = a.nw.Advance(frames, a.ev[:0])
-	b.Spikes = appendEvents(b.Spikes, a.ev)
+	if !a.rate {
+		b.Spikes = appendEvents(b.Spikes, a.ev)
+		return
+	}
+	scale := a.nw.Rate() / float64(a.nw.Neurons())
+	k := 0
+	for f := range int64(frames) {
+		n := 0
+		for ; k < len(a.ev) && a.ev[k].Sample == start+f; k++ {
+			n++
+		}
+		b.Data = append(b.Data, float32(float64(n)*scale))
+	}
 }
 
 // Network returns the adapted network.

@@ -2,6 +2,8 @@ package acquire_test
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -78,6 +80,7 @@ func TestSimBrainSources(t *testing.T) {
 		{"seizure", nil, 1, true, false, []string{"event", "onset", "excitability"}},
 		{"seizure", func(o *acquire.SimOptions) { o.Seizure = spikeOnly }, spikeOnly.Units, false, true, []string{"event", "onset", "excitability"}},
 		{"cuba", nil, 400, false, true, nil},
+		{"cuba", func(o *acquire.SimOptions) { o.Network.Signal = "rate" }, 1, true, false, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.preset, func(t *testing.T) {
@@ -205,5 +208,64 @@ func TestSimSourceAppliedTracker(t *testing.T) {
 	}
 	if e := buildSource(t, "eeg", smallOptions(), acquire.SimSourceConfig{BlockFrames: 5}, env); e.Stimulable() != nil || e.Brain() != nil {
 		t.Errorf("eeg source: Stimulable %v, Brain %v; want nil, nil", e.Stimulable(), e.Brain())
+	}
+}
+
+// ExampleBuildSimBrain reads the beta-burst circuit as a Source in
+// lockstep and stimulates it through the source.
+func ExampleBuildSimBrain() {
+	o := acquire.DefaultSimOptions()
+	o.Beta.Seed = 3
+	brain, err := acquire.BuildSimBrain("beta", &o, acquire.SimEnv{})
+	if err != nil {
+		panic(err)
+	}
+	src, err := acquire.NewSimBrainSource(brain, acquire.SimSourceConfig{BlockFrames: 10}, acquire.SimEnv{})
+	if err != nil {
+		panic(err)
+	}
+	var b acquire.Block
+	if err := src.Read(context.Background(), &b); err != nil {
+		panic(err)
+	}
+	fmt.Println(b.Channels, b.Frames, len(b.Data), b.Rate, brain.TruthNames())
+	// A 130 Hz train of 50 µA pulses on the circuit's electrode 0.
+	err = src.Stimulable().Stimulate(sim.Stimulus{AmplitudeUA: 50, PhaseUS: 60, Count: 13, FreqHz: 130})
+	fmt.Println(err)
+	// Output:
+	// 1 10 10 1000 [burst envelope]
+	// <nil>
+}
+
+// TestSimNetworkRateSignal: the rate signal of a network is its spike
+// count per step over N·Δt, so its mean over a run is the mean rate of
+// the spike stream of the same seed.
+func TestSimNetworkRateSignal(t *testing.T) {
+	o := smallOptions()
+	spikes := buildSource(t, "cuba", o, acquire.SimSourceConfig{BlockFrames: 10}, acquire.SimEnv{})
+	o.Network.Signal = "rate"
+	rate := buildSource(t, "cuba", o, acquire.SimSourceConfig{BlockFrames: 10}, acquire.SimEnv{})
+	var a, b acquire.Block
+	n, sum := 0, 0.0
+	for range 200 {
+		if err := spikes.Read(context.Background(), &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := rate.Read(context.Background(), &b); err != nil {
+			t.Fatal(err)
+		}
+		n += len(a.Spikes)
+		for _, v := range b.Data {
+			sum += float64(v)
+		}
+	}
+	steps := 2000.0
+	want := float64(n) / 400 / (steps / spikes.SimBrain().Rate())
+	if got := sum / steps; n == 0 || math.Abs(got-want) > 1e-3*want {
+		t.Errorf("mean rate signal %v Hz, spike stream %v Hz (%d spikes)", got, want, n)
+	}
+	o.Network.Signal = "lfp"
+	if err := o.Validate("cuba"); err == nil || !strings.Contains(err.Error(), "network.signal: ") {
+		t.Errorf("signal lfp: %v", err)
 	}
 }

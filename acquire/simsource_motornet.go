@@ -141,7 +141,8 @@ func (a *motorNetBrain) ChannelPositions() [][2]float64 { return a.m.ElectrodePo
 func (a *motorNetBrain) Close() { a.m.Close() }
 
 // motorNetBroadbandBrain adapts sim.MotorNetBroadband: raw channels (µV),
-// one per electrode, the network's truth held per voltage frame.
+// one per electrode, the network's truth held per voltage frame, and
+// stimulation scheduled on the voltage clock.
 type motorNetBroadbandBrain struct {
 	motorNetBrain
 	c *sim.MotorNetBroadband
@@ -149,6 +150,11 @@ type motorNetBroadbandBrain struct {
 
 func (a *motorNetBroadbandBrain) Rate() float64 { return a.c.Rate() }
 func (a *motorNetBroadbandBrain) Sample() int64 { return a.c.Sample() }
+
+// Target is the brain's stimulation input with stimulus samples on the
+// voltage clock of the stream (sim.MotorNetBroadband.Stimulate).
+func (a *motorNetBroadbandBrain) Target() sim.Stimulable { return a.c }
+
 func (a *motorNetBroadbandBrain) Advance(frames int, b *Block) {
 	b.Data, b.Truth = a.c.Advance(frames, b.Data, b.Truth)
 }

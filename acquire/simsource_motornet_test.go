@@ -91,6 +91,9 @@ func TestSimMotorNetBroadband(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(brain.(*motorNetBroadbandBrain).Close)
+	if e, ok := brain.Target().(interface{ Electrodes() int }); !ok || e.Electrodes() != 96 {
+		t.Errorf("stimulation target %T: want 96 electrodes", brain.Target())
+	}
 	src, err := NewSimBrainSource(brain, SimSourceConfig{BlockFrames: 30}, SimEnv{})
 	if err != nil {
 		t.Fatal(err)

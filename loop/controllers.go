@@ -140,7 +140,7 @@ func (l *Loop) control(est *decode.Estimate) {
 	if err != nil && !refused {
 		l.stimErrs.Add(1)
 	}
-	if l.rec != nil {
+	if l.rec != nil || l.sess != nil {
 		outcome := acquire.StimDelivered
 		switch {
 		case err != nil && !refused:

@@ -28,6 +28,14 @@
 // little-endian binary encoding of acquire.AppendWireHeader, documented in
 // README.
 //
+// Closed-loop stimulation: the threshold controller reads the decoder; the
+// others (rate clamp, responsive, adaptive beta, phase-locked, schedule;
+// controllers.go) read a feature stage run on every sample (features.go:
+// population rate, LFP, band power, line length). With an experiment
+// section (ExperimentConfig, experiment.go) the run measures a closed-loop
+// experiment's figures against a shadow brain without stimulation or sham
+// pulses into Summary.Experiment (configs/exp-*.yaml).
+//
 // Closed-loop task: with a task section (TaskConfig) the decoded command
 // drives a cursor in a centre-out or random-target task (Task), published
 // on bciloop.<rig>.cursor every bin, and the synthetic brain's intended

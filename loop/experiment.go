@@ -318,8 +318,14 @@ func newExperiment(l *Loop) (*experiment, error) {
 	case "phase_locked":
 		x.phaseCh = sc.Features.Channel
 		x.target = sc.Phase.TargetPhaseDeg
-		if d := l.cfg.Run.Duration; d > 0 {
-			x.lfp = make([]float64, 0, int(d.Seconds()*l.rate)+1)
+	}
+	// The LFP kept for the offline figures, sized for run.duration (a run
+	// without one grows it as it goes, allocating).
+	if d := l.cfg.Run.Duration; d > 0 && x.kind != "rate_clamp" {
+		n := int(d.Seconds()*l.rate) + 1
+		x.lfp = make([]float64, 0, n)
+		if x.shadow != nil {
+			x.shLFP = make([]float64, 0, n)
 		}
 	}
 	return x, nil

@@ -84,7 +84,8 @@ func TestFeaturesRateAndSignal(t *testing.T) {
 	if !math.IsNaN(last.State[1]) || !math.IsNaN(last.State[3]) || math.IsNaN(last.State[0]) {
 		t.Errorf("spike-only block: state %v", last.State)
 	}
-	if a := testing.AllocsPerRun(100, func() { f.process(&b, emit) }); a != 0 {
+	nop := func(*decode.Estimate) {}
+	if a := testing.AllocsPerRun(100, func() { f.process(&b, nop) }); a != 0 {
 		t.Errorf("process allocates %v times per block", a)
 	}
 }
@@ -128,4 +129,40 @@ func TestFeaturesHopAndSelection(t *testing.T) {
 			t.Errorf("want an error with %q, got %v", c.want, err)
 		}
 	}
+}
+
+// BenchmarkFeatures measures the feature stage on one 1 ms block: a raw
+// LFP channel at 1 kHz (one estimate per sample), and a 4000-unit spike
+// stream at 10 kHz with 40 spikes (one estimate per ms).
+func BenchmarkFeatures(b *testing.B) {
+	b.Run("lfp-1kHz", func(b *testing.B) {
+		f, err := newFeatures(DefaultFeaturesConfig(), 1, 1000, nil, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		blk := acquire.Block{Frames: 1, Channels: 1, Rate: 1000, Data: []float32{0}}
+		emit := func(*decode.Estimate) {}
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			blk.Start, blk.Data[0] = int64(i), float32(i%7)
+			f.process(&blk, emit)
+		}
+	})
+	b.Run("spikes-10kHz", func(b *testing.B) {
+		cfg := DefaultFeaturesConfig()
+		cfg.Hop = time.Millisecond
+		f, err := newFeatures(cfg, 4000, 10000, nil, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		blk := acquire.Block{Frames: 10, Channels: 4000, Rate: 10000}
+		for k := range 40 {
+			blk.Spikes = append(blk.Spikes, acquire.Spike{Sample: int64(k / 4), Channel: uint16(k * 97 % 4000)})
+		}
+		emit := func(*decode.Estimate) {}
+		b.ReportAllocs()
+		for b.Loop() {
+			f.process(&blk, emit)
+		}
+	})
 }

@@ -547,6 +547,11 @@ func (l *Loop) Run(ctx context.Context) (Summary, error) {
 	wall := time.Since(start)
 	l.shutdown()
 	s := l.Summary(wall)
+	if l.exp != nil {
+		// Offline figures (filtering the whole run): in the final summary
+		// only, never in the status lines of the pipeline goroutine.
+		s.Experiment = l.exp.summary()
+	}
 	if runErr != nil {
 		s.Error = runErr.Error()
 	}

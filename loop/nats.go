@@ -105,7 +105,8 @@ func (c *NATSConfig) Validate() error {
 
 // EmbeddedServer is an in-process nats-server.
 type EmbeddedServer struct {
-	srv *server.Server
+	srv  *server.Server
+	lock *os.File // the store folder's lock (session_storelock_*.go), or nil
 }
 
 // StartEmbedded starts a nats-server on listen (host:port, port 0 for a free
@@ -133,17 +134,36 @@ func StartEmbeddedStore(listen, storeDir string) (*EmbeddedServer, error) {
 			return nil, fmt.Errorf("embedded nats: store_dir: %w", err)
 		}
 		opts.JetStream, opts.StoreDir = true, storeDir
+		// fsync the store every second rather than nats-server's 2 min
+		// default: a crash of the machine then loses at most about a
+		// second of acknowledged session messages (a crash of the
+		// process alone loses none: they are written at once).
+		opts.SyncInterval = time.Second
+	}
+	var lock *os.File
+	if storeDir != "" {
+		if lock, err = lockStore(storeDir); err != nil {
+			return nil, err
+		}
+	}
+	unlock := func() {
+		if lock != nil {
+			lock.Close()
+		}
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
+		unlock()
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
 	go srv.Start()
 	if !srv.ReadyForConnections(5 * time.Second) {
 		srv.Shutdown()
+		srv.WaitForShutdown()
+		unlock()
 		return nil, fmt.Errorf("embedded nats: not ready on %s within 5s (is the port in use?)", listen)
 	}
-	return &EmbeddedServer{srv: srv}, nil
+	return &EmbeddedServer{srv: srv, lock: lock}, nil
 }
 
 // URL returns the client URL of the server.
@@ -158,6 +178,10 @@ func (e *EmbeddedServer) InProcess() nats.Option { return nats.InProcessServer(e
 func (e *EmbeddedServer) Shutdown() {
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()
+	if e.lock != nil {
+		e.lock.Close()
+		e.lock = nil
+	}
 }
 
 // Connect opens a client connection to url with the options of c. The

@@ -141,7 +141,9 @@ type SessionSummary struct {
 // in-memory buffer under a mutex and returns (no system call, no
 // allocation once the buffer has room, as acquire.Recorder). The
 // publisher goroutine swaps the buffer for another and publishes its
-// chunks asynchronously, at most max_pending unacknowledged, each with the
+// chunks asynchronously on a connection of its own (its bursts never hold
+// the lock of the pipeline's connection), at most max_pending
+// unacknowledged, each with the
 // header Nats-Expected-Last-Sequence = its own sequence − 1: the stream is
 // the session's alone, so message i of the session is stream sequence i,
 // and JetStream refuses a message whose predecessor is missing. A lost
@@ -153,6 +155,7 @@ type sessionRecorder struct {
 	log     zerolog.Logger
 	cfg     SessionConfig
 	name    string
+	nc      *nats.Conn // the publisher's own connection
 	stream  jetstream.Stream
 	js      jetstream.JetStream
 	subject [256]string // by chunk type
@@ -176,7 +179,8 @@ type sessionRecorder struct {
 	held     uint64        // last sequence held in pending
 	sent     uint64        // last sequence published since the last resync
 	inflight []sessionFuture
-	tmpMsg   acquire.Chunk
+	stopC    <-chan struct{}  // s.stop, nil once stopping
+	deadline <-chan time.Time // drain_timeout from close, once stopping
 
 	acked, resyncs, resent, unconfirmed atomic.Uint64
 	errMsg                              atomic.Pointer[string]
@@ -196,12 +200,31 @@ type sessionFuture struct {
 // startSession creates the session's stream (it must not exist with
 // messages: a session is never overwritten), publishes the meta message
 // and starts the publisher. Run calls it after connecting.
-func (l *Loop) startSession() error {
+func (l *Loop) startSession() (err error) {
 	sc := l.cfg.Session
 	if sc.Name == "" || l.sess != nil {
 		return nil
 	}
-	s, err := newSessionRecorder(l.nc, sc, l.log.With().Str("component", "session").Str("session", sc.Name).Logger())
+	// The publisher has a connection of its own: its bursts (a resend
+	// after a failure, the client's reconnect buffer being flushed)
+	// never hold the lock of the connection the pipeline publishes on.
+	log := l.log.With().Str("component", "session").Str("session", sc.Name).Logger()
+	var extra []nats.Option
+	if l.srv != nil {
+		extra = append(extra, l.srv.InProcess())
+	}
+	ncfg := l.cfg.NATS
+	ncfg.Name += "-session"
+	nc, err := Connect(l.url, &ncfg, log, extra...)
+	if err != nil {
+		return fmt.Errorf("session: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			nc.Close()
+		}
+	}()
+	s, err := newSessionRecorder(nc, sc, log)
 	if err != nil {
 		return err
 	}
@@ -271,7 +294,7 @@ func newSessionRecorder(nc *nats.Conn, sc SessionConfig, log zerolog.Logger) (*s
 	if info.State.LastSeq != 0 {
 		return nil, fmt.Errorf("session.name: session %q exists (stream %s holds %d messages); a session is never overwritten", sc.Name, name, info.State.Msgs)
 	}
-	s := &sessionRecorder{log: log, cfg: sc, name: sc.Name, stream: st, js: js,
+	s := &sessionRecorder{log: log, cfg: sc, name: sc.Name, nc: nc, stream: st, js: js,
 		active: make([]byte, 0, sc.BufferBytes), kickAt: sc.BufferBytes / 2,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		inflight: make([]sessionFuture, 0, sc.MaxPending)}
@@ -406,6 +429,7 @@ func (s *sessionRecorder) close() {
 	s.mu.Unlock()
 	close(s.stop)
 	<-s.done
+	s.nc.Close() // every message is acknowledged, or reported unconfirmed
 }
 
 // swap moves the appended chunks into pending and returns whether there
@@ -490,26 +514,30 @@ func (s *sessionRecorder) publish(seq uint64) error {
 // run is the publisher goroutine.
 func (s *sessionRecorder) run() {
 	defer close(s.done)
+	// The pipeline's buffer is taken every 20 ms, or sooner when it is
+	// half full, or when nothing is in flight: a few large publishes'
+	// worth of buffers are held at a time, not one per acknowledgement.
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	var stopping bool
-	var deadline <-chan time.Time
+	s.stopC = s.stop
+	due := true
 	for {
-		if s.sent == s.held {
+		if s.sent == s.held && (due || len(s.inflight) == 0 || s.stopC == nil) {
 			s.swap()
+			due = false
 		}
 		var err error
 		for err == nil && s.sent < s.held && len(s.inflight) < s.cfg.MaxPending {
 			err = s.publish(s.sent + 1)
 		}
 		if err != nil {
-			if !s.resync(err, deadline) {
+			if !s.resync(err) {
 				break
 			}
 			continue
 		}
 		if len(s.inflight) == 0 {
-			if stopping {
+			if s.stopC == nil {
 				s.mu.Lock()
 				empty := len(s.active) == 0
 				s.mu.Unlock()
@@ -521,17 +549,13 @@ func (s *sessionRecorder) run() {
 			select {
 			case <-s.kick:
 			case <-tick.C:
-			case <-s.stop:
-				stopping, deadline = true, time.After(s.cfg.DrainTimeout)
+			case <-s.stopC:
+				s.stopping()
 			}
 			continue
 		}
-		// Wait for the oldest acknowledgement, taking in new chunks
-		// meanwhile when everything in hand is sent.
-		var more <-chan time.Time
-		if s.sent == s.held && !stopping {
-			more = tick.C
-		}
+		// Wait for the oldest acknowledgement, noting meanwhile when the
+		// pipeline's buffer is due to be taken.
 		f := s.inflight[0]
 		select {
 		case <-f.f.Ok():
@@ -539,13 +563,16 @@ func (s *sessionRecorder) run() {
 			s.acked.Store(f.seq)
 			s.release(f.seq)
 		case err := <-f.f.Err():
-			if !s.resync(fmt.Errorf("message %d: %w", f.seq, err), deadline) {
+			if !s.resync(fmt.Errorf("message %d: %w", f.seq, err)) {
 				goto out
 			}
-		case <-more:
-		case <-s.stop:
-			stopping, deadline = true, time.After(s.cfg.DrainTimeout)
-		case <-deadline:
+		case <-tick.C:
+			due = true
+		case <-s.kick:
+			due = true
+		case <-s.stopC:
+			s.stopping()
+		case <-s.deadline:
 			goto out
 		}
 	}
@@ -559,11 +586,17 @@ out:
 	}
 }
 
+// stopping notes that close was called: from now on the publisher drains
+// what it holds until drain_timeout.
+func (s *sessionRecorder) stopping() {
+	s.stopC, s.deadline = nil, time.After(s.cfg.DrainTimeout)
+}
+
 // resync recovers from a failed publish: it waits until the stream
 // answers, takes its last sequence L as acknowledged (the expected-last-
 // sequence chain stores nothing out of order) and publishes again from
-// L+1. It returns false when deadline passes first.
-func (s *sessionRecorder) resync(cause error, deadline <-chan time.Time) bool {
+// L+1. It returns false when drain_timeout passes first.
+func (s *sessionRecorder) resync(cause error) bool {
 	if s.resyncs.Add(1) == 1 || s.resyncs.Load()%100 == 0 {
 		s.log.Warn().Err(cause).Uint64("resyncs", s.resyncs.Load()).Msg("session publish failed; resending from the stream's last sequence")
 	}
@@ -590,7 +623,9 @@ func (s *sessionRecorder) resync(cause error, deadline <-chan time.Time) bool {
 		}
 		select {
 		case <-time.After(s.cfg.RetryWait):
-		case <-deadline:
+		case <-s.stopC:
+			s.stopping()
+		case <-s.deadline:
 			return false
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -39,6 +40,7 @@ func TestPythonEffector(t *testing.T) {
 	defer cancel()
 	// 7 s with a 5 s calibration: 100 commands of 20 ms.
 	cmd := exec.CommandContext(ctx, py, script, "--url", srv.URL(), "--rig", "test", "--count", "100", "--duration", "30")
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1") // no __pycache__ in the source tree
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -250,8 +250,8 @@ func ReplaySession(ctx context.Context, nc *nats.Conn, name string, opt ReplayOp
 
 func (r *sessionReplay) visit(seq uint64, raw []byte, c *acquire.Chunk) error {
 	if !r.haveMeta {
-		if c.Type != acquire.ChunkMeta {
-			return fmt.Errorf("session %q: message %d is a %s chunk; the meta message must come first", r.rep.Session, seq, sessionKinds[c.Type])
+		if seq != 1 || c.Type != acquire.ChunkMeta {
+			return fmt.Errorf("session %q: the meta message (stream sequence 1) is missing or damaged, and a replay needs it (message %d is a %s chunk)", r.rep.Session, seq, sessionKinds[c.Type])
 		}
 		return r.start(c.Payload)
 	}

@@ -73,11 +73,13 @@ func readSessionAll(t *testing.T, url, name string) (map[acquire.ChunkType]int, 
 // again on the same folder, and replays it: through the recorded decoder
 // every command comes out byte for byte as recorded; through another
 // decoder the replay runs and reports; the export is a recording file
-// with every block and command.
+// with every block, command and stimulation pattern.
 func TestSessionRecordAndReplay(t *testing.T) {
 	dir := t.TempDir()
 	cfg := sessionTestConfig(t, 8*time.Second, "rr")
 	cfg.NATS.StoreDir = dir
+	cfg.Stimulate.Controller = "threshold"
+	cfg.Stimulate.Threshold.Threshold = 8
 	l, err := Build(cfg, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
@@ -100,13 +102,21 @@ func TestSessionRecordAndReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown()
+	// A second server on the same store would corrupt it: refused.
+	if srv2, err := StartEmbeddedStore("127.0.0.1:0", dir); err == nil || !strings.Contains(err.Error(), "in use by another server") {
+		if srv2 != nil {
+			srv2.Shutdown()
+		}
+		t.Fatalf("second server on one store: %v", err)
+	}
 	counts, _, damage, last := readSessionAll(t, srv.URL(), "rr")
 	if len(damage) != 0 || last != ss.Messages {
 		t.Fatalf("damage %v, last sequence %d, %d messages appended", damage, last, ss.Messages)
 	}
 	if counts[acquire.ChunkBlock] != 8000 || uint64(counts[acquire.ChunkCommand]) != sum.Commands || counts[acquire.ChunkMeta] != 1 ||
-		uint64(counts[acquire.ChunkBins]) != sum.Bins || counts[acquire.ChunkParams] != 1 {
-		t.Fatalf("chunks %v; want 8000 blocks, %d commands, %d bins, 1 params", counts, sum.Commands, sum.Bins)
+		uint64(counts[acquire.ChunkBins]) != sum.Bins || counts[acquire.ChunkParams] != 1 ||
+		sum.StimPatterns == 0 || uint64(counts[acquire.ChunkStim]) != sum.StimPatterns {
+		t.Fatalf("chunks %v; want 8000 blocks, %d commands, %d bins, 1 params, %d stim", counts, sum.Commands, sum.Bins, sum.StimPatterns)
 	}
 
 	nc, err := nats.Connect(srv.URL())
@@ -119,7 +129,7 @@ func TestSessionRecordAndReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Fit != "recorded" || rep.CommandsRecorded != sum.Commands || rep.CommandsIdentical != sum.Commands || rep.CommandsDiffer != 0 || rep.Damaged != 0 {
+	if rep.Fit != "recorded" || rep.CommandsRecorded != sum.Commands || rep.CommandsIdentical != sum.Commands || rep.CommandsDiffer != 0 || rep.Damaged != 0 || rep.Stims != sum.StimPatterns {
 		t.Fatalf("replay through the recorded decoder: %+v", rep)
 	}
 	// The recorded commands carry 7 significant digits.
@@ -148,7 +158,7 @@ func TestSessionRecordAndReplay(t *testing.T) {
 		}
 		got[c.Type]++
 	}
-	if got[acquire.ChunkBlock] != 8000 || uint64(got[acquire.ChunkCommand]) != sum.Commands || got[acquire.ChunkMeta] != 1 || got[acquire.ChunkEnd] != 1 {
+	if got[acquire.ChunkBlock] != 8000 || uint64(got[acquire.ChunkCommand]) != sum.Commands || uint64(got[acquire.ChunkStim]) != sum.StimPatterns || got[acquire.ChunkMeta] != 1 || got[acquire.ChunkEnd] != 1 {
 		t.Fatalf("exported chunks %v", got)
 	}
 
@@ -175,67 +185,79 @@ func TestSessionRecordAndReplay(t *testing.T) {
 
 // TestSessionSurvivesServerRestart stops the JetStream server in the middle
 // of a real-time session and starts it again on the same store folder and
-// port. The client keeps no reconnect buffer, so every publish during the
-// outage fails: the session must resend from the stream's last sequence
-// once the server is back, leaving the session complete, in order, with no
-// gap and no duplicate.
+// port. Without a reconnect buffer every publish during the outage fails,
+// so the session must resend from the stream's last sequence once the
+// server is back; with the default buffer the client holds them and
+// whatever the old server lost is resent the same way. Either way the
+// session ends complete, in order, with no gap and no duplicate.
 func TestSessionSurvivesServerRestart(t *testing.T) {
-	dir := t.TempDir()
-	srv, err := StartEmbeddedStore("127.0.0.1:0", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := srv.URL()
-	listen := strings.TrimPrefix(url, "nats://")
-	cfg := sessionTestConfig(t, 3*time.Second, "restart")
-	cfg.Run.Lockstep = false
-	cfg.Decoder.Type, cfg.Decoder.Calibration = "popvec", time.Second
-	cfg.NATS.URL = url
-	cfg.NATS.ReconnectWait = 20 * time.Millisecond
-	cfg.NATS.ReconnectBuf = 1 // publishes fail while disconnected
-	cfg.Session.AckTimeout = 500 * time.Millisecond
-	cfg.Session.RetryWait = 20 * time.Millisecond
-	l, err := Build(cfg, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	type result struct {
-		sum Summary
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		s, err := l.Run(context.Background())
-		done <- result{s, err}
-	}()
-	// Half-way through (after calibration), restart the server.
-	rate := cfg.Source.SimOptions.RateHz(cfg.Source.Preset)
-	for l.simSamples.Load() < int64(1.5*rate) {
-		time.Sleep(time.Millisecond)
-	}
-	srv.Shutdown()
-	at := l.simSamples.Load()
-	time.Sleep(200 * time.Millisecond)
-	srv, err = StartEmbeddedStore(listen, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { srv.Shutdown() }()
-	res := <-done
-	if res.err != nil {
-		t.Fatal(res.err)
-	}
-	ss := res.sum.Session
-	t.Logf("restart at sample %d of %d; session %+v; %d blocks, %d dropped", at, int64(3*rate), ss, res.sum.Blocks, res.sum.Dropped)
-	if ss.Resyncs == 0 || ss.Acked != ss.Messages || ss.Unconfirmed != 0 || ss.Rejected != 0 || ss.Error != "" {
-		t.Fatalf("session summary %+v: want a resync and every message acknowledged", ss)
-	}
-	counts, _, damage, last := readSessionAll(t, url, "restart")
-	if len(damage) != 0 || last != ss.Messages {
-		t.Fatalf("damage %v, last sequence %d, %d messages", damage, last, ss.Messages)
-	}
-	if uint64(counts[acquire.ChunkBlock]) != res.sum.Blocks || uint64(counts[acquire.ChunkCommand]) != res.sum.Commands || res.sum.Commands == 0 {
-		t.Fatalf("chunks %v; want %d blocks and %d commands", counts, res.sum.Blocks, res.sum.Commands)
+	for _, tc := range []struct {
+		name       string
+		buf        int
+		wantResync bool
+	}{
+		{"no reconnect buffer", 1, true},
+		{"default reconnect buffer", DefaultNATSConfig().ReconnectBuf, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			srv, err := StartEmbeddedStore("127.0.0.1:0", dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			url := srv.URL()
+			listen := strings.TrimPrefix(url, "nats://")
+			cfg := sessionTestConfig(t, 2500*time.Millisecond, "restart")
+			cfg.Run.Lockstep = false
+			cfg.Decoder.Type, cfg.Decoder.Calibration = "popvec", time.Second
+			cfg.NATS.URL = url
+			cfg.NATS.ReconnectWait = 20 * time.Millisecond
+			cfg.NATS.ReconnectBuf = tc.buf
+			cfg.Session.AckTimeout = 500 * time.Millisecond
+			cfg.Session.RetryWait = 20 * time.Millisecond
+			l, err := Build(cfg, testLogger(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			type result struct {
+				sum Summary
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				s, err := l.Run(context.Background())
+				done <- result{s, err}
+			}()
+			// After calibration, restart the server.
+			rate := cfg.Source.SimOptions.RateHz(cfg.Source.Preset)
+			for l.simSamples.Load() < int64(1.3*rate) {
+				time.Sleep(time.Millisecond)
+			}
+			srv.Shutdown()
+			at := l.simSamples.Load()
+			time.Sleep(200 * time.Millisecond)
+			srv, err = StartEmbeddedStore(listen, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { srv.Shutdown() }()
+			res := <-done
+			if res.err != nil {
+				t.Fatal(res.err)
+			}
+			ss := res.sum.Session
+			t.Logf("restart at sample %d of %d; session %+v; %d blocks, %d dropped", at, int64(2.5*rate), ss, res.sum.Blocks, res.sum.Dropped)
+			if (tc.wantResync && ss.Resyncs == 0) || ss.Acked != ss.Messages || ss.Unconfirmed != 0 || ss.Rejected != 0 || ss.Error != "" {
+				t.Fatalf("session summary %+v: want every message acknowledged (and a resync: %v)", ss, tc.wantResync)
+			}
+			counts, _, damage, last := readSessionAll(t, url, "restart")
+			if len(damage) != 0 || last != ss.Messages {
+				t.Fatalf("damage %v, last sequence %d, %d messages", damage, last, ss.Messages)
+			}
+			if uint64(counts[acquire.ChunkBlock]) != res.sum.Blocks || uint64(counts[acquire.ChunkCommand]) != res.sum.Commands || res.sum.Commands == 0 {
+				t.Fatalf("chunks %v; want %d blocks and %d commands", counts, res.sum.Blocks, res.sum.Commands)
+			}
+		})
 	}
 }
 
@@ -354,13 +376,15 @@ func TestSessionProcessAllocs(t *testing.T) {
 }
 
 // BenchmarkSessionLoopIteration is BenchmarkLoopIteration (nats=inproc,
-// controller=none) with a session: publisher=paused measures the
-// pipeline's share (encoding into the session buffer), publisher=jetstream
-// the whole cost with the publisher and an in-process JetStream server on
-// a file store sharing the machine (allocations are process-wide, so they
-// include the server's and the publisher's).
+// controller=none) against a JetStream server: publisher=off without a
+// session, the reference; publisher=paused with a session whose publisher
+// does not run, the pipeline's share (encoding into the session buffer);
+// publisher=jetstream the whole cost, the publisher and the in-process
+// JetStream server on a file store sharing the machine (allocations are
+// process-wide, so they include the server's and the publisher's). The
+// three run interleaved with -count.
 func BenchmarkSessionLoopIteration(b *testing.B) {
-	for _, mode := range []string{"paused", "jetstream"} {
+	for _, mode := range []string{"off", "paused", "jetstream"} {
 		b.Run("publisher="+mode, func(b *testing.B) {
 			srv, err := StartEmbeddedStore("127.0.0.1:0", b.TempDir())
 			if err != nil {
@@ -372,7 +396,9 @@ func BenchmarkSessionLoopIteration(b *testing.B) {
 			cfg := testConfig(b, 0)
 			cfg.NATS.URL = srv.URL()
 			cfg.Decoder.Calibration = 4 * time.Second
-			cfg.Session.Name = "bench"
+			if mode != "off" {
+				cfg.Session.Name = "bench"
+			}
 			l, err := Build(cfg, testLogger(b))
 			if err != nil {
 				b.Fatal(err)
@@ -382,8 +408,10 @@ func BenchmarkSessionLoopIteration(b *testing.B) {
 			}
 			if mode == "paused" {
 				l.sess, l.subjCursor = pausedSession(), "bciloop.test.cursor"
-			} else if err := l.startSession(); err != nil {
-				b.Fatal(err)
+			} else if mode == "jetstream" {
+				if err := l.startSession(); err != nil {
+					b.Fatal(err)
+				}
 			}
 			defer func() {
 				if mode == "paused" {
@@ -573,5 +601,101 @@ func BenchmarkSessionAppendBlock(b *testing.B) {
 		if len(s.active) > 32<<20 {
 			s.active = s.active[:0]
 		}
+	}
+}
+
+func TestSessionConfigValidate(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"ok embedded", "session: {name: s-1}\nnats: {store_dir: " + t.TempDir() + "}\n", nil},
+		{"ok external", "session: {name: s_1}\nnats: {url: 'nats://127.0.0.1:4222'}\n", nil},
+		{"no jetstream", "session: {name: s1}\n", []string{"session.name: a session needs JetStream"}},
+		{"bad values", "session: {name: 'a.b', max_pending: 0, ack_timeout: 0s, retry_wait: 0s, buffer_bytes: 10, max_buffer_bytes: 5, drain_timeout: 0s}\nnats: {store_dir: " + t.TempDir() + "}\n",
+			[]string{"session.name: \"a.b\" must be", "session.max_pending:", "session.ack_timeout:", "session.retry_wait:", "session.buffer_bytes:", "session.max_buffer_bytes:", "session.drain_timeout:"}},
+		{"store with url", "nats: {url: 'nats://h:4222', store_dir: /tmp/x}\n", []string{"nats.store_dir: is for the embedded server"}},
+		{"store is a file", "nats: {store_dir: " + file + "}\n", []string{"nats.store_dir: " + file + " is not a folder"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig("c", []byte(tc.yaml))
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+// TestSessionNeedsJetStream: a session against a server without JetStream
+// fails at start, saying so.
+func TestSessionNeedsJetStream(t *testing.T) {
+	srv, err := StartEmbedded("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	cfg := sessionTestConfig(t, time.Second, "nojs")
+	cfg.NATS.URL = srv.URL()
+	l, err := Build(cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "does the server run JetStream?") {
+		t.Fatalf("session without JetStream: %v", err)
+	}
+}
+
+// TestSessionServerGone: when the server goes away for good, the run still
+// ends (after session.drain_timeout) and the summary reports what was not
+// acknowledged; nothing is silently lost.
+func TestSessionServerGone(t *testing.T) {
+	srv, err := StartEmbeddedStore("127.0.0.1:0", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := sessionTestConfig(t, time.Second, "gone")
+	cfg.Run.Lockstep = false
+	cfg.Decoder.Type = "none"
+	cfg.NATS.URL = srv.URL()
+	cfg.NATS.ReconnectWait = 20 * time.Millisecond
+	cfg.Session.AckTimeout, cfg.Session.RetryWait, cfg.Session.DrainTimeout = 200*time.Millisecond, 20*time.Millisecond, 300*time.Millisecond
+	l, err := Build(cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan Summary, 1)
+	go func() {
+		s, _ := l.Run(context.Background())
+		done <- s
+	}()
+	rate := cfg.Source.SimOptions.RateHz(cfg.Source.Preset)
+	for l.simSamples.Load() < int64(rate/4) {
+		time.Sleep(time.Millisecond)
+	}
+	srv.Shutdown()
+	select {
+	case sum := <-done:
+		ss := sum.Session
+		t.Logf("session %+v", ss)
+		if ss.Unconfirmed == 0 || ss.Acked+ss.Unconfirmed != ss.Messages || !strings.Contains(ss.Error, "not acknowledged within drain_timeout") {
+			t.Fatalf("session summary %+v", ss)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the run did not end with the server gone")
 	}
 }

@@ -39,7 +39,7 @@ type Summary struct {
 	WatchdogTrips   uint64               `json:"watchdog_trips,omitempty"` // times stale input turned stimulation off
 	RecordPath      string               `json:"record_path,omitempty"`    // run.record.path
 	RecordErrors    uint64               `json:"record_errors,omitempty"`  // appends or writes that failed (counted, never silent)
-	Experiment      *ExperimentSummary   `json:"experiment,omitempty"`     // the experiment's figures (experiment.type)
+	Experiment      *ExperimentSummary   `json:"experiment,omitempty"`     // the experiment's figures (experiment.type), in the final summary only
 	// After warm-up (run.warmup past the decoder being ready; deadline.go):
 	Warm               bool    `json:"warm"`                 // the warm-up has ended; latencies count from then
 	WarmupS            float64 `json:"warmup_s"`             // stream time at which it ended
@@ -67,9 +67,6 @@ func (l *Loop) Summary(wall time.Duration) Summary {
 		m := (s.R2VelDims[0] + s.R2VelDims[1]) / 2
 		s.R2Vel = &m
 		l.r2Last.Store(math.Float64bits(m))
-	}
-	if l.exp != nil {
-		s.Experiment = l.exp.summary()
 	}
 	if l.task != nil {
 		s.Task = l.task.task.Summary(l.decName)

@@ -294,16 +294,19 @@ func (b *Broadband) Render(dst []float32, frames int) []float32 {
 	// Background: frame-major, one table read per sample.
 	tab, mask := b.table, b.mask
 	_ = tab[len(tab)-1]
-	for f := range frames {
-		row := dst[f*n : (f+1)*n]
-		t := s0 + int64(f)
-		for g, o := range b.offset {
-			p := ((o + t) & mask) * bbSeries
-			c := g * bbSeries
-			if c+bbSeries <= n {
-				*(*[bbSeries]float32)(row[c : c+bbSeries]) = *(*[bbSeries]float32)(tab[p : p+bbSeries])
+	// Group by group, so that each group reads consecutive table rows
+	// (one stream for the prefetcher) and writes one column of 64-byte
+	// lines of dst, which stays in cache.
+	for g, o := range b.offset {
+		c := g * bbSeries
+		w := min(bbSeries, n-c)
+		for f := range frames {
+			p := ((o + s0 + int64(f)) & mask) * bbSeries
+			d := dst[f*n+c : f*n+c+w]
+			if w == bbSeries {
+				*(*[bbSeries]float32)(d) = *(*[bbSeries]float32)(tab[p : p+bbSeries])
 			} else {
-				copy(row[c:], tab[p:p+bbSeries])
+				copy(d, tab[p:p+int64(w)])
 			}
 		}
 	}

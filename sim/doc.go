@@ -23,8 +23,9 @@
 // unit's own waveform plus band-limited noise, Broadband).
 //
 // Network is the spiking-network engine: populations of current- or
-// conductance-based leaky integrate-and-fire neurons (and Poisson sources)
-// held as struct-of-arrays state, sparse connectivity in CSR form (fixed
+// conductance-based leaky integrate-and-fire neurons, Izhikevich (2003) and
+// AdEx (Brette & Gerstner 2005) neurons (and Poisson sources) held as
+// struct-of-arrays state, sparse connectivity in CSR form (fixed
 // probability, fixed in-degree, explicit lists, distance-dependent on a
 // cortical sheet) with axonal delays in ring buffers, exponential or delta
 // synapses, Poisson inputs and injected currents. It is clock-driven with

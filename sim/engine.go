@@ -129,11 +129,20 @@ func (q *refrQueue) expire(t int64, nref int32) {
 func (q *refrQueue) clamp(v []float64, vr float64) {
 	n := len(q.neuron)
 	end := min(q.head+q.size, n)
-	for _, i := range q.neuron[q.head:end] {
-		v[i] = vr
+	setAll(v, q.neuron[q.head:end], vr)
+	setAll(v, q.neuron[:q.head+q.size-end], vr)
+}
+
+// setAll sets v[i] = x for every i of idx, neuron indices that the engine
+// put in a refractory queue (0 ≤ i < len(v)), without bounds checks (as
+// addConst).
+func setAll(v []float64, idx []int32, x float64) {
+	if len(v) == 0 {
+		return
 	}
-	for _, i := range q.neuron[:q.head+q.size-end] {
-		v[i] = vr
+	base := unsafe.Pointer(unsafe.SliceData(v))
+	for _, i := range idx {
+		*(*float64)(unsafe.Add(base, uintptr(i)*8)) = x
 	}
 }
 
@@ -799,11 +808,13 @@ func (e *engine) kernPoisson(c *popRT, a, b int, spk []int32) []int32 {
 
 // The kernels integrate neurons [a, b) of one population over the step,
 // refractory ones included; stepPart then holds the refractory neurons at
-// V_reset (the population's refrQueue) and applies the threshold. This
-// keeps the per-neuron loops free of branches on refractoriness, calls and
-// appends. iext is nil when no injection is in force on the population
-// (its constant current applies); inE and inI are nil when no input reaches
-// it through the ring buffers.
+// V_reset (the population's refrQueue) and applies the threshold (the
+// conductance-based and the izhikevich and adex kernels apply it
+// themselves, skipping refractory neurons). This keeps the per-neuron loops
+// free of branches on refractoriness, calls and appends. iext is nil when
+// no injection is in force on the population (its constant current
+// applies); inE and inI are nil when no input reaches it through the ring
+// buffers.
 
 // kernLIFExp: current-based LIF with exponential synapses.
 func kernLIFExp(c *popRT, a, b int, v, se, si, iext []float64, inE, inI []float64) {

@@ -208,11 +208,15 @@ func modelNet(m NeuronModel, threads int) NetworkConfig {
 // models: both populations fire at cortical rates, the spikes are the same
 // bit for bit on one and on two threads, and a step does not allocate.
 func TestModelNetworks(t *testing.T) {
+	steps := 3000 // 300 ms
+	if raceEnabled {
+		steps = 1500
+	}
 	for _, m := range []NeuronModel{ModelIzhikevich, ModelAdEx} {
 		var runs [2][]Event
 		for th := 1; th <= 2; th++ {
 			nw := newNet(t, modelNet(m, th))
-			runs[th-1] = nw.Advance(3000, nil) // 300 ms
+			runs[th-1] = nw.Advance(steps, nil)
 			if th == 2 {
 				buf := make([]Event, 0, 1<<14)
 				if a := testing.AllocsPerRun(20, func() { buf = nw.Advance(10, buf[:0]) }); a != 0 {
@@ -223,7 +227,7 @@ func TestModelNetworks(t *testing.T) {
 		if !slices.Equal(runs[0], runs[1]) {
 			t.Errorf("%s: %d spikes on one thread, %d on two, or different ones", m, len(runs[0]), len(runs[1]))
 		}
-		st := NewSpikeStats(1000, 1000, 3000) // the last 200 ms
+		st := NewSpikeStats(1000, 1000, int64(steps)) // after 100 ms
 		st.Add(runs[0])
 		re, ri := st.Rate(0, 800, 0.1), st.Rate(800, 200, 0.1)
 		cv, _ := st.CV(0, 1000, 3)

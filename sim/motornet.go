@@ -98,13 +98,16 @@ const MaxUnitsPerElectrode = 3
 // J Neurosci 25:10786), as in the COBA preset; 2 % connectivity (80 inputs)
 // as COBA. The step of 0.25 ms (τ_m/80; the COBA benchmark's is 0.1 ms)
 // gives the same rates, irregularity and tuning as 0.1 ms with 2.5 times
-// fewer steps (measured, seed 1: E 12.4 vs 12.6 Hz, CV 1.26 vs 1.29, tuning
-// correlation 0.31 in both). Drive: with b_i of 100–400 Hz and m_i of 300–600 Hz through
+// fewer steps (measured, seed 1, with 60 pA into I and w_i = 10 nS: E 12.4
+// vs 12.6 Hz, CV 1.26 vs 1.29, tuning correlation 0.31 in both). Drive: with b_i of 100–400 Hz and m_i of 300–600 Hz through
 // 1 nS (mean afferent conductance w·λ·τ_e of 0.5–2 nS at rest, up to about
-// 5 nS when moving fast along θ_i, against g_L = 10 nS) and 100 background
-// inputs at 5 Hz of 1 nS (2.5 nS), the network fires at about 12 Hz (E) and
-// 10 Hz (I) with ISI CV ≈ 1.3, and a neuron's 50 ms counts correlate with
-// v·d_i at r ≈ 0.3, about the single-unit figure of the MotorCortex defaults. Recording radius 100 µm: spikes of neurons within ~50 µm of a
+// 5 nS when moving fast along θ_i, against g_L = 10 nS), 100 background
+// inputs at 5 Hz of 1 nS (2.5 nS), and 150 pA into the interneurons, the
+// network fires at about 7 Hz (E) and 12 Hz (I; fast-spiking interneurons
+// fire faster than pyramidal cells, e.g. Isomura et al. 2009, Nat Neurosci
+// 12:1586, in rat motor cortex) with ISI CV ≈ 1.3, and a neuron's 50 ms
+// counts correlate with v·d_i at r ≈ 0.3, about the single-unit figure of
+// the MotorCortex defaults. Recording radius 100 µm: spikes of neurons within ~50 µm of a
 // contact are large enough to isolate and those within ~100–140 µm are
 // detectable (Henze et al. 2000, J Neurophysiol 84:390; Buzsáki 2004, Nat
 // Neurosci 7:446); 1–3 well-isolated units per Utah-array electrode
@@ -124,13 +127,13 @@ func DefaultMotorNetConfig() MotorNetConfig {
 		Inhibitory:      800,
 		ConnP:           0.02,
 		WeNS:            0.5,
-		WiNS:            10,
+		WiNS:            8,
 		DelayMs:         0.25,
 		BackgroundN:     100,
 		BackgroundHz:    5,
 		BackgroundNS:    1,
 		EBasePA:         0,
-		IBasePA:         60,
+		IBasePA:         150,
 		DriveMinHz:      100,
 		DriveMaxHz:      400,
 		ModulationMinHz: 300,
@@ -187,6 +190,9 @@ func (c *MotorNetConfig) Validate() error {
 	if !(c.ConnP >= 0 && c.ConnP <= 1) {
 		bad("conn_p", "must be in [0, 1], got %v", c.ConnP)
 	}
+	if !(c.DelayMs >= c.DtMs) || !finite(c.DelayMs) {
+		bad("delay_ms", "must be finite and ≥ dt_ms (%v), got %v", c.DtMs, c.DelayMs)
+	}
 	nonNegative("we_ns", c.WeNS)
 	nonNegative("wi_ns", c.WiNS)
 	if c.BackgroundN < 0 {
@@ -213,8 +219,13 @@ func (c *MotorNetConfig) Validate() error {
 		bad("velocity_tau", "must be > 0, got %v", c.VelocityTau)
 	}
 	positive("workspace", c.Workspace)
+	if c.Threads < 1 || c.Threads > maxThreads {
+		bad("threads", "must be in [1, %d], got %d", maxThreads, c.Threads)
+	}
 	if c.Sheet.Grid < 1 {
 		bad("sheet.grid", "must be ≥ 1 (the recording electrodes), got %d", c.Sheet.Grid)
+	} else {
+		errs = append(errs, c.Sheet.validate("sheet")...)
 	}
 	if c.UnitsMin < 0 || c.UnitsMin > MaxUnitsPerElectrode {
 		bad("units_min", "must be in [0, %d], got %d", MaxUnitsPerElectrode, c.UnitsMin)

@@ -43,8 +43,9 @@ type MotorNetBroadband struct {
 
 // NewMotorNetBroadband renders m through a Broadband built from cfg, whose
 // Channels must be m.Electrodes() and whose rate must be an integer
-// multiple of m's; m must not have been advanced yet. The network's
-// stimulation input stays m's (MotorNetBroadband.Brain).
+// multiple of m's; m must not have been advanced yet. Stimulate the
+// rendering (its Stimulate takes samples on the voltage clock) or m (on
+// the brain's).
 func NewMotorNetBroadband(m *MotorNet, cfg BroadbandConfig) (*MotorNetBroadband, error) {
 	if m == nil {
 		return nil, errors.New("sim: motor net broadband: nil brain")
@@ -99,6 +100,10 @@ func (c *MotorNetBroadband) Sample() int64 { return c.bb.Sample() }
 
 // Channels returns the number of voltage channels, the electrodes.
 func (c *MotorNetBroadband) Channels() int { return c.nel }
+
+// Electrodes returns the number of electrodes (the channels and the
+// stimulation sites).
+func (c *MotorNetBroadband) Electrodes() int { return c.nel }
 
 // Advance renders the next frames voltage frames into dst (grown to
 // frames·Channels) and appends the brain's ground truth, held per voltage
@@ -155,3 +160,20 @@ func (c *MotorNetBroadband) Advance(frames int, dst []float32, truth []float64) 
 	}
 	return dst, truth
 }
+
+// Stimulate queues s on the brain (MotorNet.Stimulate) with its Sample on
+// the voltage clock: the first pulse goes to the brain frame holding
+// voltage frame s.Sample, rounded up (a Sample not in the future: the next
+// brain frame). It allocates nothing on success.
+func (c *MotorNetBroadband) Stimulate(s Stimulus) error {
+	if s.Sample > 0 {
+		r := int64(c.ratio)
+		s.Sample = s.Sample/r + min(1, s.Sample%r)
+	}
+	return c.m.Stimulate(s)
+}
+
+// StopStimulation stops the brain's stimulation (MotorNet.StopStimulation).
+func (c *MotorNetBroadband) StopStimulation() { c.m.StopStimulation() }
+
+var _ Stimulable = (*MotorNetBroadband)(nil)

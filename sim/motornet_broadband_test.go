@@ -166,3 +166,33 @@ func BenchmarkMotorNetBroadband(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*frames/c.Rate()/b.Elapsed().Seconds(), "rtf")
 }
+
+// TestMotorNetBroadbandStimulate: a stimulus timed on the voltage clock
+// reaches the brain frame holding that voltage frame.
+func TestMotorNetBroadbandStimulate(t *testing.T) {
+	var got []int64
+	cfg := DefaultMotorNetConfig()
+	cfg.Clock = func() int64 { return 0 }
+	m := newMotorNet(t, cfg)
+	m.cfg.OnApplied = func(a, _ int64) { got = append(got, m.Sample()) }
+	bc := DefaultBroadbandConfig()
+	bc.Channels, bc.TableFrames = 96, 1<<14
+	c, err := NewMotorNetBroadband(m, bc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []int64{0, 301, 600} { // voltage frames: brain frames next, 11, 20
+		if err := c.Stimulate(Stimulus{Electrode: 5, AmplitudeUA: 20, PhaseUS: 100, Count: 1, Sample: s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var v []float32
+	for range 30 {
+		v, _ = c.Advance(30, v[:0], nil)
+	}
+	// OnApplied runs at the end of the frame, before Sample advances past it.
+	if !slices.Equal(got, []int64{0, 11, 20}) {
+		t.Errorf("applied at brain frames %v, want [0 11 20]", got)
+	}
+	c.StopStimulation()
+}

@@ -53,7 +53,10 @@ func TestMotorNetConfigValidate(t *testing.T) {
 			c.UnitsMin, c.UnitsMax, c.RecordRadiusUM, c.MissProb, c.FalsePositiveHz = 2, 4, 0, 1.5, 2000
 		}, []string{"units_max", "record_radius_um", "miss_prob", "false_positive_hz"}},
 		{"no electrodes", func(c *MotorNetConfig) { c.Sheet.Grid = 0 }, []string{"sheet.grid"}},
-		{"network", func(c *MotorNetConfig) { c.Threads = 0 }, []string{"network: threads"}},
+		{"threads and sheet", func(c *MotorNetConfig) { c.Threads, c.Sheet.StimQueue, c.Sheet.MaxUA = 0, 0, -1 },
+			[]string{"threads", "sheet.stim_queue", "sheet.max_ua"}},
+		{"delay", func(c *MotorNetConfig) { c.DelayMs = 0.1 }, []string{"delay_ms"}},
+		{"network", func(c *MotorNetConfig) { c.RateHz, c.DtMs, c.DelayMs = 250, 4, 4 }, []string{"network: populations[0].lif"}},
 		{"rate", func(c *MotorNetConfig) { c.RateHz = 0 }, []string{"rate_hz"}},
 	}
 	for _, tc := range cases {

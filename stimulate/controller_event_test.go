@@ -31,6 +31,8 @@ func TestEventControllerConfigValidate(t *testing.T) {
 		{"no refractory or lockout", func(c *EventControllerConfig) { c.Lockout, c.Refractory = 0, 0 }, ""},
 		{"zero threshold", func(c *EventControllerConfig) { c.Threshold = 0 }, "threshold: must be finite and > 0"},
 		{"train without freq", func(c *EventControllerConfig) { c.Pulse.FreqHz = 0 }, "pulse.freq_hz: must be > 0"},
+		{"unknown detector", func(c *EventControllerConfig) { c.Detector = "spectral" }, "detector: must be line_length or level"},
+		{"level detector", func(c *EventControllerConfig) { c.Detector = DetectLevel }, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -180,5 +182,46 @@ func TestEventAllocs(t *testing.T) {
 	}
 	if fires < 10 {
 		t.Errorf("%d firings", fires)
+	}
+}
+
+// TestEventLevelDetector: with detector "level" the quantity itself (a
+// band power) is compared with the threshold, with the same refractory
+// period and lockout as the line length.
+func TestEventLevelDetector(t *testing.T) {
+	cfg := DefaultEventControllerConfig()
+	cfg.Quantity, cfg.Detector, cfg.Threshold = "power", DetectLevel, 10
+	cfg.Lockout, cfg.Refractory = 100*time.Millisecond, 20*time.Millisecond
+	c, err := NewEventController(cfg, []string{"x", "power"}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Pattern
+	var fired []int64
+	est := decode.Estimate{State: make([]float64, 2)}
+	level := func(s int64) float64 {
+		switch {
+		case s >= 100 && s < 150, s >= 160 && s < 170: // an event, a dip of 10 ms (< refractory), more event
+			return 20
+		case s >= 190 && s < 210: // re-armed after 20 ms below, but within the lockout: dropped
+			return 20
+		case s >= 400 && s < 420: // a third, after the lockout
+			return 20
+		case s == 300:
+			return math.NaN() // ignored
+		}
+		return 1
+	}
+	for s := int64(0); s < 500; s++ {
+		est.Sample, est.State[1] = s, level(s)
+		if c.Update(&p, &est) {
+			fired = append(fired, p.Sample)
+		}
+	}
+	if len(fired) != 2 || fired[0] != 100 || fired[1] != 400 {
+		t.Fatalf("fired at %v, want [100 400]", fired)
+	}
+	if c.LineLength() != 1 {
+		t.Errorf("last detector value %v, want the level 1", c.LineLength())
 	}
 }

@@ -87,4 +87,14 @@ func TestReplayUsage(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, `session "nope": no stream BCILOOP_SESSION_nope`) {
 		t.Errorf("missing session: exit %d, %q", code, errs)
 	}
+	// A store a server is running on (a run still recording) is refused.
+	srv, err := loop.StartEmbeddedStore("127.0.0.1:0", store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	code, _, errs = run(t, "replay", "--session", "x", "--store", store)
+	if code != 1 || !strings.Contains(errs, "in use by another server") {
+		t.Errorf("store in use: exit %d, %q", code, errs)
+	}
 }
