@@ -33,7 +33,7 @@ func setIntent(src acquire.Source, it sim.Intent) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("task: needs a synthetic brain that takes an intended velocity (source.type sim, preset motor-cortex), not %T", src)
+	return fmt.Errorf("task: needs a synthetic brain that takes an intended velocity (source.type sim, preset motor-cortex or motor-net), not %T", src)
 }
 
 // taskVelocityOnly reports whether the task makes every decoder a velocity
