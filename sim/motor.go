@@ -289,11 +289,8 @@ type MotorCortex struct {
 	ex, ey       []float64 // electrode positions, µm
 
 	// Latent velocity and position, per axis.
-	x1, x2, p, v [2]float64
-	a, innov     float64 // a and √(1−a²)
-	vscale       float64 // (s/√2)/√V₂
+	lat latentVelocity
 
-	latent *rand.Rand
 	spikes rand.PCG
 
 	// Evoked rates and the truncated stimulation kernel in CSR form:
@@ -335,7 +332,6 @@ func NewMotorCortex(cfg MotorCortexConfig) (*MotorCortex, error) {
 		trains: make([]train, 0, cfg.StimQueue),
 		firsts: make([]int64, cfg.StimQueue),
 		clock:  cfg.Clock,
-		latent: rand.New(rand.NewPCG(cfg.Seed, streamLatent)),
 	}
 	if m.clock == nil {
 		m.clock = nanotime
@@ -401,16 +397,7 @@ func NewMotorCortex(cfg MotorCortexConfig) (*MotorCortex, error) {
 		m.kOff[k+1] = int32(len(m.kUnit))
 	}
 
-	m.a = math.Exp(-m.dt / cfg.VelocityTau.Seconds())
-	m.innov = math.Sqrt(1 - m.a*m.a)
-	v2 := (1 + m.a*m.a) / ((1 + m.a) * (1 + m.a))
-	m.vscale = cfg.SpeedRMS / math.Sqrt2 / math.Sqrt(v2)
-	for ax := range 2 {
-		z1, z2 := m.latent.NormFloat64(), m.latent.NormFloat64()
-		m.x1[ax] = z1
-		m.x2[ax] = (z1 + m.a*z2) / (1 + m.a)
-		m.v[ax] = m.vscale * m.x2[ax]
-	}
+	m.lat = newLatentVelocity(cfg.SpeedRMS, cfg.VelocityTau, cfg.Workspace, m.dt, cfg.Seed, streamLatent)
 	return m, nil
 }
 
@@ -466,18 +453,17 @@ func (m *MotorCortex) Advance(frames int, spikes []Event, truth []float64) ([]Ev
 	s := m.sample.Load()
 	n := m.n
 	base, cx, cy, ev := m.base[:n], m.cx[:n], m.cy[:n], m.evoked[:n]
-	dt, a, innov, oneMinusA, decay := m.dt, m.a, m.innov, 1-m.a, m.decay
-	w := m.cfg.Workspace
+	dt, decay := m.dt, m.decay
 	for range frames {
 		if m.ntrains.Load() > 0 {
 			m.deliver(s)
 		}
 		if m.intent != nil {
-			m.intended(s)
+			m.lat.intended(m.intent.Velocity(s))
 		} else {
-			m.latentStep(a, innov, oneMinusA, dt, w)
+			m.lat.step()
 		}
-		vx, vy := m.v[0], m.v[1]
+		vx, vy := m.lat.v[0], m.lat.v[1]
 		for i := range base {
 			lam := base[i] + cx[i]*vx + cy[i]*vy
 			if lam < 0 {
@@ -495,46 +481,11 @@ func (m *MotorCortex) Advance(frames int, spikes []Event, truth []float64) ([]Ev
 				spikes = append(spikes, Event{Sample: s, Channel: int32(i)})
 			}
 		}
-		truth = append(truth, m.p[0], m.p[1], vx, vy)
+		truth = append(truth, m.lat.p[0], m.lat.p[1], vx, vy)
 		s++
 	}
 	m.sample.Store(s)
 	return spikes, truth
-}
-
-// latentStep advances the latent velocity and the reflected position by one
-// frame.
-func (m *MotorCortex) latentStep(a, innov, oneMinusA, dt, w float64) {
-	for ax := range 2 {
-		x1 := a*m.x1[ax] + innov*m.latent.NormFloat64()
-		x2 := a*m.x2[ax] + oneMinusA*x1
-		v := m.vscale * x2
-		p := m.p[ax] + v*dt
-		if p > w || p < -w {
-			if p > w {
-				p = 2*w - p
-			} else {
-				p = -2*w - p
-			}
-			p = max(-w, min(w, p)) // a step longer than the workspace
-			x1, x2, v = -x1, -x2, -v
-		}
-		m.x1[ax], m.x2[ax], m.v[ax], m.p[ax] = x1, x2, v, p
-	}
-}
-
-// intended takes frame s's velocity from the intent and integrates it.
-func (m *MotorCortex) intended(s int64) {
-	vx, vy := m.intent.Velocity(s)
-	if !finite(vx) {
-		vx = 0
-	}
-	if !finite(vy) {
-		vy = 0
-	}
-	m.v = [2]float64{vx, vy}
-	m.p[0] += vx * m.dt
-	m.p[1] += vy * m.dt
 }
 
 // spike reports whether the uniform draw u in [0, 1) falls below the spike

@@ -311,68 +311,6 @@ type netTrain struct {
 	reported   bool
 }
 
-// latentVelocity is the intended-velocity process of MotorCortex (see
-// there): two cascaded exact low-pass stages per axis, the position
-// reflected at the workspace walls.
-type latentVelocity struct {
-	x1, x2, p, v [2]float64
-	a, innov     float64
-	vscale       float64
-	w, dt        float64
-	rng          *rand.Rand
-}
-
-func newLatentVelocity(speedRMS float64, tau time.Duration, workspace, dt float64, seed uint64) latentVelocity {
-	l := latentVelocity{w: workspace, dt: dt, rng: rand.New(rand.NewPCG(seed, streamNetLatent))}
-	l.a = math.Exp(-dt / tau.Seconds())
-	l.innov = math.Sqrt(1 - l.a*l.a)
-	v2 := (1 + l.a*l.a) / ((1 + l.a) * (1 + l.a))
-	l.vscale = speedRMS / math.Sqrt2 / math.Sqrt(v2)
-	for ax := range 2 {
-		z1, z2 := l.rng.NormFloat64(), l.rng.NormFloat64()
-		l.x1[ax] = z1
-		l.x2[ax] = (z1 + l.a*z2) / (1 + l.a)
-		l.v[ax] = l.vscale * l.x2[ax]
-	}
-	return l
-}
-
-// step advances the latent process and the reflected position one frame.
-func (l *latentVelocity) step() {
-	a, w := l.a, l.w
-	for ax := range 2 {
-		x1 := a*l.x1[ax] + l.innov*l.rng.NormFloat64()
-		x2 := a*l.x2[ax] + (1-a)*x1
-		v := l.vscale * x2
-		p := l.p[ax] + v*l.dt
-		if p > w || p < -w {
-			if p > w {
-				p = 2*w - p
-			} else {
-				p = -2*w - p
-			}
-			p = max(-w, min(w, p)) // a step longer than the workspace
-			x1, x2, v = -x1, -x2, -v
-		}
-		l.x1[ax], l.x2[ax], l.v[ax], l.p[ax] = x1, x2, v, p
-	}
-}
-
-// intended takes the velocity (vx, vy) of an Intent for one frame (a
-// non-finite component counts as 0) and integrates the position without
-// walls, leaving the latent state frozen (MotorCortex's external intent).
-func (l *latentVelocity) intended(vx, vy float64) {
-	if !finite(vx) {
-		vx = 0
-	}
-	if !finite(vy) {
-		vy = 0
-	}
-	l.v = [2]float64{vx, vy}
-	l.p[0] += vx * l.dt
-	l.p[1] += vy * l.dt
-}
-
 // MotorNet is the motor cortex as a spiking network: an E/I network of
 // conductance-based LIF neurons (Network) whose excitatory neurons are
 // driven by a latent 2-D intended velocity through cosine-tuned afferent
@@ -499,7 +437,7 @@ func NewMotorNet(cfg MotorNetConfig) (*MotorNet, error) {
 		spf:    int(math.Round(1000 / cfg.RateHz / cfg.DtMs)),
 		rate:   cfg.RateHz,
 		nel:    nw.Electrodes(),
-		lat:    newLatentVelocity(cfg.SpeedRMS, cfg.VelocityTau, cfg.Workspace, dt, cfg.Seed),
+		lat:    newLatentVelocity(cfg.SpeedRMS, cfg.VelocityTau, cfg.Workspace, dt, cfg.Seed, streamNetLatent),
 		trains: make([]netTrain, 0, cfg.Sheet.StimQueue),
 		firsts: make([]int64, 0, cfg.Sheet.StimQueue),
 		clock:  cfg.Clock,
