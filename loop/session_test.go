@@ -337,10 +337,10 @@ func ptrVal(p *float64) any {
 }
 
 // pausedSession is a session recorder without a publisher: what the
-// pipeline goroutine does for a session, and nothing else.
+// pipeline goroutine does for a session, and nothing else. Its buffer
+// takes what TestSessionProcessAllocs appends without growing.
 func pausedSession() *sessionRecorder {
 	sc := DefaultSessionConfig()
-	sc.BufferBytes, sc.MaxBufferBytes = 64<<20, 64<<20
 	return &sessionRecorder{cfg: sc, name: "paused", active: make([]byte, 0, sc.BufferBytes), kickAt: sc.BufferBytes, kick: make(chan struct{}, 1)}
 }
 
@@ -428,8 +428,10 @@ func BenchmarkSessionLoopIteration(b *testing.B) {
 				if err := l.Process(&blk); err != nil {
 					b.Fatal(err)
 				}
-				if s := l.sess; mode == "paused" && len(s.active) > 32<<20 {
-					s.active = s.active[:0] // no publisher: empty the buffer
+				if s := l.sess; mode == "paused" && len(s.active) > s.cfg.BufferBytes/2 {
+					// No publisher: empty the buffer where the publisher
+					// would be woken to take it.
+					s.active = s.active[:0]
 				}
 			}
 			for range 5000 {
@@ -598,7 +600,7 @@ func BenchmarkSessionAppendBlock(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		s.block(blk)
-		if len(s.active) > 32<<20 {
+		if len(s.active) > s.cfg.BufferBytes/2 {
 			s.active = s.active[:0]
 		}
 	}
