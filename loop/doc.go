@@ -43,4 +43,15 @@
 // cursor through a visual delay; the run calibrates open loop, then closes
 // the loop, optionally recalibrating by ReFIT, and reports the task's
 // metrics per block in Summary.Task.
+//
+// Sessions: with nats.store_dir (embedded server) or an external server
+// with JetStream, and a session section (SessionConfig, session.go), the
+// run records its blocks, bins, commands, cursor, stimulation and decoder
+// parameters into one JetStream stream per session, each message a chunk of
+// the bciloop recording format (CRC-32C), published off the pipeline
+// goroutine with acknowledgements, expected-last-sequence checks and
+// resends, so a server restart leaves no gap. ReplaySession
+// (session_replay.go, `bciloop replay`) re-runs a session through the
+// recorded decoder (commands reproduced byte for byte) or another one and
+// reports damaged messages by stream sequence.
 package loop

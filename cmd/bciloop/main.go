@@ -3,7 +3,14 @@
 //	bciloop run CONFIG [--duration D] [--lockstep] [--nats URL | --nats-listen HOST:PORT]
 //	bciloop check CONFIG
 //	bciloop sub [--nats URL] [--count N] [--duration D] [--stats] [--quiet] SUBJECT...
+//	bciloop latency --config CONFIG [--duration D] [--load NAME] [--out DIR]
+//	bciloop replay --session NAME (--store DIR | --nats URL) [--decoder TYPE]
+//	bciloop sim --preset NAME [--neurons N] [--duration D] [--raster out.png]
+//	bciloop neuron | devices | acquire | record | export | eval | calibrate
 //	bciloop version
+//
+// `bciloop help` lists every command with its flags; README.md documents
+// them.
 //
 // Exit status: 0 success, 1 a run-time failure, 2 bad usage or config.
 package main
