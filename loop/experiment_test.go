@@ -3,6 +3,7 @@ package loop
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"path/filepath"
 	"testing"
 	"time"
@@ -129,6 +130,12 @@ func TestExperimentAdaptiveBeta(t *testing.T) {
 			t.Errorf("seed %d: burst duration %.0f ms vs %.0f ms without stimulation: reduced by %.1f %%, want ≥ 30 %%",
 				seed, val(e.EventMeanMs), val(e.ControlEventMeanMs), r)
 		}
+		// The brain's own burst truth (stimulation's mean shift removed,
+		// sim.BetaCircuit) agrees with the LFP's band envelope.
+		if r, l := val(e.TruthEventReductionPct), val(e.EventReductionPct); r < 30 || math.Abs(r-l) > 25 {
+			t.Errorf("seed %d: truth bursts %.0f ms vs %.0f ms: reduced by %.1f %%, the LFP's by %.1f %%; want ≥ 30 %% and within 25 points",
+				seed, val(e.TruthEventMeanMs), val(e.TruthControlEventMeanMs), r, l)
+		}
 		if r := val(e.ChargeSavingPct); r < 40 {
 			t.Errorf("seed %d: charge %.0f nC vs %.0f nC continuous: %.1f %% less, want ≥ 40 %%", seed, e.ChargeNC, val(e.ContinuousChargeNC), r)
 		}
@@ -150,7 +157,7 @@ func TestExperimentAdaptiveBeta(t *testing.T) {
 // its onset without false detections (run open loop on the brain without
 // stimulation), and responsive stimulation shortens the events by ≥ 50 %.
 func TestExperimentResponsive(t *testing.T) {
-	for _, seed := range seeds(1, 3) {
+	for _, seed := range seeds(1, 2, 3, 4, 5) {
 		e := runExperiment(t, "exp-responsive.yaml", 60*time.Second, func(c *Config) { c.Source.Seizure.Seed = seed }).Experiment
 		if e.Onsets < 2 || e.Detected != e.Onsets || e.FalseDetections != 0 {
 			t.Errorf("seed %d: detected %d of %d onsets, %d false detections", seed, e.Detected, e.Onsets, e.FalseDetections)
@@ -161,6 +168,12 @@ func TestExperimentResponsive(t *testing.T) {
 		if r := val(e.EventReductionPct); r < 50 {
 			t.Errorf("seed %d: events %.0f ms vs %.0f ms without stimulation: shortened by %.1f %%, want ≥ 50 %%",
 				seed, val(e.EventMeanMs), val(e.ControlEventMeanMs), r)
+		}
+		// The brain's own event truth (synchrony-gated, sim.SeizureCircuit)
+		// agrees: the events are shortened by ≥ 50 % there too.
+		if r := val(e.TruthEventReductionPct); r < 50 {
+			t.Errorf("seed %d: truth events %.0f ms vs %.0f ms: shortened by %.1f %%, want ≥ 50 %%",
+				seed, val(e.TruthEventMeanMs), val(e.TruthControlEventMeanMs), r)
 		}
 	}
 }

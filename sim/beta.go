@@ -217,11 +217,15 @@ func (m *massStim) stop() {
 }
 
 // massRK4 advances the Jansen–Rit state x by sub RK4 steps of h ms with the
-// input held at mean + sd·z per step; k is scratch.
+// input held at mean + sd·z per step (at mean, drawing nothing, when r is
+// nil); k is scratch.
 func massRK4(jr *model.JansenRit, x *[6]float64, k *[5][6]float64, sub int, h, mean, sd float64, r *rand.Rand) {
 	k1, k2, k3, k4, tmp := &k[0], &k[1], &k[2], &k[3], &k[4]
 	for range sub {
-		in := mean + sd*r.NormFloat64()
+		in := mean
+		if r != nil {
+			in += sd * r.NormFloat64()
+		}
 		jr.Deriv(k1[:], 0, x[:], in)
 		for i := range 6 {
 			tmp[i] = x[i] + h/2*k1[i]
@@ -258,7 +262,7 @@ func massRK4(jr *model.JansenRit, x *[6]float64, k *[5][6]float64, sub int, h, m
 // from the state itself, not from a filtered signal: for a narrow-band
 // oscillation v − v̄ = A cos φ and v̇ = −A ω sin φ, so
 //
-//	A = √((v − v̄)² + (v̇/ω)²)
+//	A = √(d² + (ḋ/ω)²),  d = (v − v̄) − (u − u*),  ḋ = v̇ − u̇
 //
 // with v̇ = ẏ1 − ẏ2 (mV/s), v̄ the mean and ω the mean angular frequency
 // √(Var v̇/Var v) of the process (Rice 1944, Bell Syst Tech J 23:282), both
@@ -267,6 +271,26 @@ func massRK4(jr *model.JansenRit, x *[6]float64, k *[5][6]float64, sub int, h, m
 // in a burst when the smoothed amplitude exceeds its Percentile-th
 // percentile over the calibration (Tinkhauser et al. 2017, Ann Neurol
 // 82:105, use the 75th).
+//
+// The rhythm is the noise-driven oscillation about the mass's operating
+// point, and stimulation moves that point: the evoked input raises the mean
+// of v (by ≈ 2 mV at 130 Hz × 50 µA) and each pulse evokes a deterministic
+// response, neither of which is beta. So the truth subtracts them: u is the
+// output of a noise-free twin of the mass, driven by the same evoked input
+// (p + e(t), no noise), and u* its output at rest, the equilibrium of the
+// mass at input p (the fixed point y3 = y4 = y5 = 0, y0 = (A/a)·S(y1 − y2),
+// y1 = (A/a)(p + C2·S(C1·y0)), y2 = (B/b)·C4·S(C3·y0), found by bisection
+// on y0). In the linear regime about the operating point, v − u is exactly
+// the noise-driven part; the twin's mean shift and evoked transients (its
+// ringing after a step of input too) cancel. Without stimulation the twin
+// rests at the equilibrium (it is not integrated then: u − u* = 0 and
+// u̇ = 0 exactly), so the truth is bit for bit what it is without the twin;
+// after the evoked input has decayed the twin is integrated until it is
+// back within 10⁻⁹ of the equilibrium, then set onto it. The twin needs a
+// stable equilibrium (a damped focus, as at the default input); when the
+// mass has none at p (inside its limit-cycle range) Equilibrium reports it
+// and the twin stays off: the truth is then v − v̄ alone, which counts the
+// stimulation's mean shift as amplitude.
 //
 // Stimulation (Stimulable; electrode 0 is the circuit): each pulse of
 // amplitude I adds StimGainHz·I/StimRefUA to the input of the pyramidal
@@ -293,6 +317,12 @@ type BetaCircuit struct {
 	env        float64
 
 	mean, omega, threshold float64 // calibration: v̄ (mV), ω (rad/s), A threshold (mV)
+
+	// The noise-free twin (see Bursts): its state, the equilibrium it
+	// rests at, whether that equilibrium is stable (else no twin) and
+	// whether the twin is away from it.
+	twin, rest     [6]float64
+	stable, active bool
 
 	noise *rand.Rand
 	stim  massStim
@@ -352,7 +382,107 @@ func NewBetaCircuit(cfg BetaConfig) (*BetaCircuit, error) {
 	// The run starts from the calibration's end state on its own stream.
 	b.x, b.env = x, e
 	b.hpIn = x[1] - x[2]
+	b.rest, b.stable = massEquilibrium(&b.jr, cfg.InputHz, b.mean, b.sub, b.h, cfg.RateHz)
+	b.twin = b.rest
 	return b, nil
+}
+
+// twinRestTol is how close (mV, mV/s) the twin must be to the equilibrium,
+// with no evoked input, to be set onto it and stop.
+const twinRestTol = 1e-9
+
+// massEquilibrium returns the fixed point of the Jansen–Rit mass jr at
+// constant input p whose output y1 − y2 is nearest near, and whether it is
+// stable. Fixed points solve g(y0) = (A/a)·S(v(y0)) − y0 = 0 with
+// v(y0) = (A/a)(p + C2·S(C1·y0)) − (B/b)·C4·S(C3·y0) on y0 ∈ [0, 2e0·A/a]
+// (S is bounded by 2e0): sign changes on a grid of 4000 steps, each refined
+// by bisection to machine precision. Stability is tested by integration:
+// from the fixed point displaced by 10⁻³ mV in y1, the noise-free mass
+// (sub RK4 steps of h ms per frame, rate frames per second) must after 5 s
+// have a smaller displacement than at the start, by the largest over the
+// first and the last second.
+func massEquilibrium(jr *model.JansenRit, p, near float64, sub int, h, rate float64) ([6]float64, bool) {
+	ka, kb := jr.A/jr.Ra, jr.B/jr.Rb
+	vOf := func(y0 float64) float64 {
+		return ka*(p+jr.C2*jr.Sigmoid(jr.C1*y0)) - kb*jr.C4*jr.Sigmoid(jr.C3*y0)
+	}
+	g := func(y0 float64) float64 { return ka*jr.Sigmoid(vOf(y0)) - y0 }
+	const steps = 4000
+	hi := 2 * jr.E0 * ka
+	var best [6]float64
+	found := false
+	prev := g(0)
+	for i := 1; i <= steps; i++ {
+		x1 := hi * float64(i) / steps
+		g1 := g(x1)
+		if (prev > 0) != (g1 > 0) || g1 == 0 {
+			lo, up, glo := hi*float64(i-1)/steps, x1, prev
+			for range 200 {
+				mid := (lo + up) / 2
+				if mid == lo || mid == up {
+					break
+				}
+				if gm := g(mid); (gm > 0) == (glo > 0) {
+					lo, glo = mid, gm
+				} else {
+					up = mid
+				}
+			}
+			y0 := (lo + up) / 2
+			y1 := ka * (p + jr.C2*jr.Sigmoid(jr.C1*y0))
+			y2 := kb * jr.C4 * jr.Sigmoid(jr.C3*y0)
+			if !found || math.Abs(y1-y2-near) < math.Abs(best[1]-best[2]-near) {
+				best, found = [6]float64{y0, y1, y2, 0, 0, 0}, true
+			}
+		}
+		prev = g1
+	}
+	if !found {
+		return best, false
+	}
+	x := best
+	x[1] += 1e-3
+	var k [5][6]float64
+	n := int(math.Ceil(rate))
+	var first, last float64
+	for i := range 5 * n {
+		massRK4(jr, &x, &k, sub, h, p, 0, nil)
+		d := math.Abs(x[1] - x[2] - (best[1] - best[2]))
+		if math.IsNaN(d) {
+			return best, false
+		}
+		if i < n {
+			first = max(first, d)
+		}
+		if i >= 4*n {
+			last = max(last, d)
+		}
+	}
+	return best, last < first
+}
+
+// Equilibrium returns the output u* (mV) of the mass at rest at input p
+// (the fixed point of the twin, see BetaCircuit) and whether it is stable;
+// when it is not, the burst truth does not remove the stimulation's mean
+// shift.
+func (b *BetaCircuit) Equilibrium() (v float64, stable bool) {
+	return b.rest[1] - b.rest[2], b.stable
+}
+
+// stepTwin advances the noise-free twin by a frame at input p + ev, and
+// sets it onto the equilibrium once it is back there with no evoked input.
+func (b *BetaCircuit) stepTwin(ev float64) {
+	massRK4(&b.jr, &b.twin, &b.k, b.sub, b.h, b.cfg.InputHz+ev, 0, nil)
+	b.active = true
+	if ev != 0 {
+		return
+	}
+	for i := range b.twin {
+		if math.Abs(b.twin[i]-b.rest[i]) > twinRestTol {
+			return
+		}
+	}
+	b.twin, b.active = b.rest, false
 }
 
 func (b *BetaCircuit) amplitude(v, dv float64) float64 {
@@ -397,7 +527,13 @@ func (b *BetaCircuit) Advance(frames int, dst []float32, truth []float64) ([]flo
 		v := b.x[1] - b.x[2]
 		b.hpOu = b.hpAlpha * (b.hpOu + v - b.hpIn)
 		b.hpIn = v
-		b.env = b.envA*b.env + (1-b.envA)*b.amplitude(v, b.x[4]-b.x[5])
+		d, dd := v, b.x[4]-b.x[5]
+		if b.stable && (ev != 0 || b.active) {
+			b.stepTwin(ev)
+			d -= b.twin[1] - b.twin[2] - (b.rest[1] - b.rest[2])
+			dd -= b.twin[4] - b.twin[5]
+		}
+		b.env = b.envA*b.env + (1-b.envA)*b.amplitude(d, dd)
 		burst := 0.0
 		if b.env > b.threshold {
 			burst = 1

@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -256,6 +257,143 @@ func TestBetaStimulationSuppresses(t *testing.T) {
 	}
 	if r := pAfter / pOffLate; r < 0.5 || r > 2 {
 		t.Errorf("after StopStimulation beta power is %.2f of control, want within 2×", r)
+	}
+}
+
+// naiveEnvelope replays the burst truth without the twin, A = √((v − v̄)² +
+// (v̇/ω)²) smoothed, on the circuit's state after each frame.
+type naiveEnvelope struct{ e float64 }
+
+func (n *naiveEnvelope) step(b *BetaCircuit) float64 {
+	n.e = b.envA*n.e + (1-b.envA)*b.amplitude(b.x[1]-b.x[2], b.x[4]-b.x[5])
+	return n.e
+}
+
+// TestBetaEquilibrium checks the twin's rest state: a fixed point of the
+// mass (zero derivatives) near the calibrated mean, stable at the default
+// input past the upper Hopf bifurcation, unstable inside the limit-cycle
+// range (input 400 s⁻¹ on this time scale, twice the 200 s⁻¹ of the
+// original mass's alpha cycle; Grimbert & Faugeras 2006, Neural Comput
+// 18:3052).
+func TestBetaEquilibrium(t *testing.T) {
+	b := newBeta(t, 1)
+	v, stable := b.Equilibrium()
+	mean, _, _ := b.Calibration()
+	var d [6]float64
+	b.jr.Deriv(d[:], 0, b.rest[:], b.cfg.InputHz)
+	t.Logf("equilibrium %.4f mV (stable %v), calibrated mean %.4f mV, |derivatives| %.2g", v, stable, mean, math.Abs(d[3])+math.Abs(d[4])+math.Abs(d[5]))
+	if !stable || math.Abs(v-mean) > 0.2 {
+		t.Errorf("equilibrium %.3f mV (stable %v), want stable and near the mean %.3f mV", v, stable, mean)
+	}
+	for i, x := range d {
+		if math.Abs(x) > 1e-9 {
+			t.Errorf("derivative %d at the equilibrium: %g", i, x)
+		}
+	}
+	c := DefaultBetaConfig()
+	c.InputHz, c.Calibration = 400, 2*time.Second
+	lc, err := NewBetaCircuit(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, stable := lc.Equilibrium(); stable {
+		t.Error("input 400 s⁻¹ (limit cycle): equilibrium reported stable")
+	}
+}
+
+// TestBetaTruthIgnoresStimulationShift checks the burst truth against
+// stimulation's own effects: (a) without stimulation it is, bit for bit,
+// the envelope of v − v̄ (the twin rests); (b) under 130 Hz stimulation at
+// 50 µA, which suppresses beta (TestBetaStimulationSuppresses), it shows
+// fewer and shorter bursts than the same seed without, whereas the
+// envelope of v − v̄ alone counts the stimulation's mean shift as beta and
+// shows more bursts; (c) after the train the twin comes back to rest.
+func TestBetaTruthIgnoresStimulationShift(t *testing.T) {
+	secs := 20
+	if raceEnabled {
+		secs = 8
+	}
+	n := secs * 1000
+	type stats struct {
+		bursts int
+		meanMs float64
+		frac   float64
+	}
+	count := func(burst []float64) stats {
+		var s stats
+		in := false
+		var on int
+		for _, v := range burst {
+			if v == 1 {
+				on++
+				if !in {
+					s.bursts++
+				}
+			}
+			in = v == 1
+		}
+		if s.bursts > 0 {
+			s.meanMs = float64(on) / float64(s.bursts)
+		}
+		s.frac = float64(on) / float64(len(burst))
+		return s
+	}
+	x, tr := make([]float32, 0, 1), make([]float64, 0, 2)
+	seeds := []uint64{1, 2, 3}
+	if raceEnabled {
+		seeds = seeds[:1]
+	}
+	for _, seed := range seeds {
+		run := func(stim bool) (truth, naive []float64, b *BetaCircuit) {
+			b = newBeta(t, seed)
+			if stim {
+				if err := b.Stimulate(Stimulus{AmplitudeUA: 50, PhaseUS: 60, Count: 130 * secs, FreqHz: 130}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var nv naiveEnvelope
+			nv.e = b.env
+			_, _, th := b.Calibration()
+			for i := range n {
+				x, tr = b.Advance(1, x[:0], tr[:0])
+				e := nv.step(b)
+				if !stim && e != tr[1] {
+					t.Fatalf("seed %d, frame %d: envelope %v without stimulation, %v from v − v̄", seed, i, tr[1], e)
+				}
+				nb := 0.0
+				if e > th {
+					nb = 1
+				}
+				truth, naive = append(truth, tr[0]), append(naive, nb)
+			}
+			return truth, naive, b
+		}
+		offT, _, _ := run(false)
+		onT, onNaive, b := run(true)
+		off, on, naive := count(offT), count(onT), count(onNaive)
+		t.Logf("seed %d, %d s: no stimulation %d bursts, mean %.0f ms, %.0f %% of the time; 130 Hz: %d bursts, mean %.0f ms, %.0f %%; v − v̄ alone under 130 Hz: %d bursts, mean %.0f ms, %.0f %%",
+			seed, secs, off.bursts, off.meanMs, 100*off.frac, on.bursts, on.meanMs, 100*on.frac, naive.bursts, naive.meanMs, 100*naive.frac)
+		if on.frac > 0.25*off.frac || on.bursts >= off.bursts || (on.bursts > 0 && on.meanMs >= off.meanMs) {
+			t.Errorf("seed %d: under stimulation the truth shows %d bursts of %.0f ms (%.0f %% of the time), without %d of %.0f ms (%.0f %%): want fewer, shorter, ≤ a quarter of the time",
+				seed, on.bursts, on.meanMs, 100*on.frac, off.bursts, off.meanMs, 100*off.frac)
+		}
+		if naive.bursts <= off.bursts {
+			t.Errorf("seed %d: v − v̄ alone shows %d bursts under stimulation, %d without: the test no longer shows the bias", seed, naive.bursts, off.bursts)
+		}
+		if !b.active {
+			t.Errorf("seed %d: twin at rest during stimulation", seed)
+		}
+		// The twin rings down like the weakly damped focus it is (τ ≈ 2 s),
+		// to the 10⁻⁹ of the rest test in about 40 s.
+		b.StopStimulation()
+		for range 60 {
+			if x, tr = b.Advance(1000, x[:0], tr[:0]); !b.active {
+				break
+			}
+		}
+		if b.active {
+			t.Errorf("seed %d: twin not back at rest 60 s after the train", seed)
+		}
 	}
 }
 

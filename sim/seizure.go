@@ -35,11 +35,20 @@ type SeizureConfig struct {
 
 	// Events: the RMS of the output about its slow mean (smoothing
 	// RMSTau, mean MeanTau) above OnsetMV starts an event, below OffsetMV
-	// ends it.
+	// ends it, provided the population fires in synchronous volleys.
 	RMSTau   time.Duration `yaml:"rms_tau"`
 	MeanTau  time.Duration `yaml:"mean_tau"`
 	OnsetMV  float64       `yaml:"onset_mv"`
 	OffsetMV float64       `yaml:"offset_mv"`
+	// Synchrony of the events: the coefficient of variation κ of the
+	// population rate (smoothed over SyncRateTau; mean over SyncMeanTau,
+	// variance over SyncVarTau) must exceed SyncOnset for an event to
+	// start; below SyncOffset the event ends (see SeizureCircuit).
+	SyncRateTau time.Duration `yaml:"sync_rate_tau"`
+	SyncMeanTau time.Duration `yaml:"sync_mean_tau"`
+	SyncVarTau  time.Duration `yaml:"sync_var_tau"`
+	SyncOnset   float64       `yaml:"sync_onset"`
+	SyncOffset  float64       `yaml:"sync_offset"`
 
 	// Units: Poisson units firing at RateScale·S(v) (S the pyramidal firing
 	// of the mass, s⁻¹), each with its own gain uniform in
@@ -68,7 +77,16 @@ type SeizureConfig struct {
 // resting level) and end below 2 mV; the recovery (τ = 1 s at full
 // activity) follows the events with a lag of 2 s, so an event deepens
 // before it ends: events of about 2–3 s every 15–20 s. 40 multi-unit
-// channels fire at 10·S(v), about 35 Hz at rest.
+// channels fire at 10·S(v), about 35 Hz at rest. The synchrony gate
+// (κ > 0.44 to start, < 0.33 to end; rate over 5 ms, mean and variance over
+// 300 ms, about two cycles of the discharges) leaves the events of the
+// unstimulated circuit as they are: over 120 s of seeds 1–5, κ ≥ 0.45 at
+// every onset of the amplitude criterion and stays above 0.33 to its end
+// (TestSeizureSynchronyGate), while in the first 450 ms of a 500 ms train
+// at 130 Hz of 50 or 100 µA, which raises the mean of v by ≈ 2 mV after an
+// overshoot of ≈ 8 mV, κ ≤ 0.43: a tonic rise of firing, not synchronous
+// volleys. The margin is narrow (0.43 against 0.45): κ measures the
+// discharges' depth, and the onset of an event is a gradual deepening.
 func DefaultSeizureConfig() SeizureConfig {
 	return SeizureConfig{
 		Seed:       1,
@@ -86,13 +104,19 @@ func DefaultSeizureConfig() SeizureConfig {
 		MeanTau:    2 * time.Second,
 		OnsetMV:    3,
 		OffsetMV:   2,
-		Units:      40,
-		RateScale:  10,
-		UnitSpread: 0.5,
-		StimGainHz: 400,
-		StimRefUA:  50,
-		StimTau:    5 * time.Millisecond,
-		StimQueue:  16,
+
+		SyncRateTau: 5 * time.Millisecond,
+		SyncMeanTau: 300 * time.Millisecond,
+		SyncVarTau:  300 * time.Millisecond,
+		SyncOnset:   0.44,
+		SyncOffset:  0.33,
+		Units:       40,
+		RateScale:   10,
+		UnitSpread:  0.5,
+		StimGainHz:  400,
+		StimRefUA:   50,
+		StimTau:     5 * time.Millisecond,
+		StimQueue:   16,
 	}
 }
 
@@ -142,6 +166,14 @@ func (c *SeizureConfig) Validate() error {
 	if c.OffsetMV > c.OnsetMV {
 		bad("offset_mv", "must be ≤ onset_mv (%v), got %v", c.OnsetMV, c.OffsetMV)
 	}
+	durations("sync_rate_tau", c.SyncRateTau)
+	durations("sync_mean_tau", c.SyncMeanTau)
+	durations("sync_var_tau", c.SyncVarTau)
+	nonNegative("sync_onset", c.SyncOnset)
+	nonNegative("sync_offset", c.SyncOffset)
+	if c.SyncOffset > c.SyncOnset {
+		bad("sync_offset", "must be ≤ sync_onset (%v), got %v", c.SyncOnset, c.SyncOffset)
+	}
 	if c.Units < 0 || c.Units > maxUnits {
 		bad("units", "must be in [0, %d], got %d", maxUnits, c.Units)
 	}
@@ -185,12 +217,28 @@ var seizureTruthNames = [...]string{"event", "onset", "excitability"}
 // et al. 2000, Biol Cybern 83:367), and the activity w of each event,
 // lagging it by τ_lag = RecoverLag, drives z back down and ends it.
 //
-// Events (ground truth). With v = y1 − y2 (mV), a slow mean
-// m ← m + (1 − a_m)(v − m) (MeanTau) and a smoothed power
-// q ← a_q q + (1 − a_q)(v − m)² (RMSTau), an event starts when √q exceeds
-// OnsetMV and ends when it falls below OffsetMV (hysteresis). The truth of a
+// Events (ground truth) are large synchronous discharges. Amplitude: with
+// v = y1 − y2 (mV), a slow mean m ← m + (1 − a_m)(v − m) (MeanTau) and a
+// smoothed power q ← a_q q + (1 − a_q)(v − m)² (RMSTau). Synchrony: the
+// units share the rate R·S(v), so their synchrony χ (Golomb & Rinzel
+// 1993, Phys Rev E 48:4810; Golomb 2007, Scholarpedia 2:1347: the variance
+// of the population activity against the units' own) grows with the
+// relative fluctuation of S; with the rate smoothed over SyncRateTau,
+// r ← r + (1 − a_r)(S(v) − r), its mean r̄ ← r̄ + (1 − a_r̄)(r − r̄)
+// (SyncMeanTau) and variance σ² ← a_σ σ² + (1 − a_σ)(r − r̄)² (SyncVarTau),
+// κ = σ/r̄. An event starts
+// when √q > OnsetMV and κ > SyncOnset, and ends when √q < OffsetMV or
+// κ < SyncOffset (hysteresis on both). Without the synchrony gate the
+// amplitude alone would count the stimulation's own shift of the mean of v
+// (a train raises it by ≈ 2 mV; the slow mean lags it by MeanTau) and the
+// overshoot at a train's onset as events; firing raised tonically by
+// stimulation has a higher mean rate and a smaller κ, so it does not start
+// an event and ends one, while the rhythmic volleys of an afterdischarge
+// after a train (the mass released from the raised input swings into
+// discharges, as afterdischarges follow cortical stimulation, Blume et al.
+// 2004, Clin Neurophysiol 115:982) are synchronous and count. The truth of a
 // frame is [event, onset, z]: event 1 inside an event, onset 1 on its first
-// frame.
+// frame; Synchrony returns κ.
 //
 // LFP: v high-passed at HighPassHz (first order) times GainUV, as in
 // BetaCircuit. Units: unit i fires in a frame with probability
@@ -225,6 +273,9 @@ type SeizureCircuit struct {
 	inEvent    bool
 	gains      []float64
 
+	aSyncRate, aSyncMean, aSyncVar float64
+	rate1, rateMean, rateVar       float64 // r, r̄, σ² of the synchrony κ
+
 	noise *rand.Rand
 	units rand.PCG
 	stim  massStim
@@ -254,19 +305,44 @@ func NewSeizureCircuit(cfg SeizureConfig) (*SeizureCircuit, error) {
 	c.aMean = math.Exp(-dt / cfg.MeanTau.Seconds())
 	c.aRMS = math.Exp(-dt / cfg.RMSTau.Seconds())
 	c.aLag = math.Exp(-dt / cfg.RecoverLag.Seconds())
+	c.aSyncRate = math.Exp(-dt / cfg.SyncRateTau.Seconds())
+	c.aSyncMean = math.Exp(-dt / cfg.SyncMeanTau.Seconds())
+	c.aSyncVar = math.Exp(-dt / cfg.SyncVarTau.Seconds())
 	c.stim.init(cfg.RateHz, cfg.StimTau, cfg.StimQueue)
 
+	// The warm-up also fills the synchrony's filters, from the first
+	// frame's rate.
 	c.jr.A = cfg.JansenRit.A + cfg.DeltaA*c.z
 	warm := int(math.Ceil(cfg.RateHz))
 	var sum float64
-	for range warm {
+	for i := range warm {
 		massRK4(&c.jr, &c.x, &c.k, c.sub, c.h, cfg.InputHz, c.noiseSD, c.noise)
-		sum += c.x[1] - c.x[2]
+		v := c.x[1] - c.x[2]
+		sum += v
+		if i == 0 {
+			c.rate1 = c.jr.Sigmoid(v)
+			c.rateMean = c.rate1
+		}
+		c.synchrony(c.jr.Sigmoid(v))
 	}
 	c.mean = sum / float64(warm)
 	c.hpIn = c.x[1] - c.x[2]
 	return c, nil
 }
+
+// synchrony updates the population rate's filters with the frame's S(v)
+// (s⁻¹) and returns κ = σ/r̄.
+func (c *SeizureCircuit) synchrony(s float64) float64 {
+	c.rate1 += (1 - c.aSyncRate) * (s - c.rate1)
+	c.rateMean += (1 - c.aSyncMean) * (c.rate1 - c.rateMean)
+	d := c.rate1 - c.rateMean
+	c.rateVar = c.aSyncVar*c.rateVar + (1-c.aSyncVar)*d*d
+	return math.Sqrt(c.rateVar) / c.rateMean
+}
+
+// Synchrony returns κ after the last frame: the coefficient of variation
+// of the population rate (see SeizureCircuit).
+func (c *SeizureCircuit) Synchrony() float64 { return math.Sqrt(c.rateVar) / c.rateMean }
 
 // Rate returns the frame rate in Hz.
 func (c *SeizureCircuit) Rate() float64 { return c.rate }
@@ -308,11 +384,13 @@ func (c *SeizureCircuit) Advance(frames int, lfp []float32, spikes []Event, trut
 		d := v - c.mean
 		c.pow = c.aRMS*c.pow + (1-c.aRMS)*d*d
 		rms := math.Sqrt(c.pow)
+		sv := c.jr.Sigmoid(v)
+		kappa := c.synchrony(sv)
 		onset := 0.0
 		switch {
-		case !c.inEvent && rms > c.cfg.OnsetMV:
+		case !c.inEvent && rms > c.cfg.OnsetMV && kappa > c.cfg.SyncOnset:
 			c.inEvent, onset = true, 1
-		case c.inEvent && rms < c.cfg.OffsetMV:
+		case c.inEvent && (rms < c.cfg.OffsetMV || kappa < c.cfg.SyncOffset):
 			c.inEvent = false
 		}
 		ind := 0.0
@@ -321,7 +399,7 @@ func (c *SeizureCircuit) Advance(frames int, lfp []float32, spikes []Event, trut
 		}
 		c.w = c.aLag*c.w + (1-c.aLag)*ind
 		c.z = (1 + (c.z-1)*c.aBuild) * math.Exp(-c.w*dt/c.cfg.Recover.Seconds())
-		lam := c.cfg.RateScale * c.jr.Sigmoid(v) * dt
+		lam := c.cfg.RateScale * sv * dt
 		for i, g := range c.gains {
 			if spike(float64(c.units.Uint64()>>11)*0x1p-53, g*lam) {
 				spikes = append(spikes, Event{Sample: s, Channel: int32(i)})

@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -171,6 +172,127 @@ func TestSeizureEventsAndSynchrony(t *testing.T) {
 		}
 		if powEv < 2.5*powBase {
 			t.Errorf("seed %d: LFP power in events only %.1f× baseline", seed, powEv/powBase)
+		}
+	}
+}
+
+// amplitudeOnly replays the events' amplitude criterion alone (the RMS of
+// v about its slow mean with its hysteresis, without the synchrony gate) on
+// the circuit's state after each frame.
+type amplitudeOnly struct{ in bool }
+
+func (a *amplitudeOnly) step(c *SeizureCircuit) (in, onset bool) {
+	rms := math.Sqrt(c.pow)
+	switch {
+	case !a.in && rms > c.cfg.OnsetMV:
+		a.in, onset = true, true
+	case a.in && rms < c.cfg.OffsetMV:
+		a.in = false
+	}
+	return a.in, onset
+}
+
+// TestSeizureSynchronyGate checks the synchrony gate of the event truth:
+// (a) without stimulation it changes nothing: over 120 s of seeds 1–5 the
+// events are, frame by frame, those of the amplitude criterion alone; (b)
+// the onset of a 130 Hz train (50 and 100 µA, 500 ms, every 7 s), which
+// shifts the mean of v and overshoots, starts no event, where the amplitude
+// criterion alone starts one at most trains; (c) a train delivered in an
+// event ends it (≥ 90 % of them) before the train ends (the amplitude
+// criterion alone keeps about a third of them going).
+func TestSeizureSynchronyGate(t *testing.T) {
+	secs, seeds := 120, []uint64{1, 2, 3, 4, 5}
+	if raceEnabled {
+		secs, seeds = 40, seeds[:1]
+	}
+	lfp, sp, tr := make([]float32, 0, 1), make([]Event, 0, 64), make([]float64, 0, 3)
+	for _, seed := range seeds {
+		c := newSeizure(t, seed)
+		var amp amplitudeOnly
+		events, minKappa := 0, math.Inf(1)
+		for i := range secs * 1000 {
+			lfp, sp, tr = c.Advance(1, lfp[:0], sp[:0], tr[:0])
+			in, on := amp.step(c)
+			if in != (tr[0] == 1) || on != (tr[1] == 1) {
+				t.Fatalf("seed %d, frame %d: event %v onset %v, the amplitude criterion alone %v %v (κ %.3f)", seed, i, tr[0], tr[1], in, on, c.Synchrony())
+			}
+			if on {
+				events++
+				minKappa = min(minKappa, c.Synchrony())
+			}
+		}
+		t.Logf("seed %d, no stimulation: %d events as the amplitude criterion's; κ ≥ %.3f at their onsets (sync_onset %v)", seed, events, minKappa, c.cfg.SyncOnset)
+		if events < secs/30 {
+			t.Errorf("seed %d: %d events in %d s", seed, events, secs)
+		}
+	}
+	const period, train = 7000, 500
+	for _, ua := range []float64{50, 100} {
+		for _, seed := range seeds[:min(3, len(seeds))] {
+			c := newSeizure(t, seed)
+			var amp amplitudeOnly
+			trains, gated, ungated, after := 0, 0, 0, 0
+			maxKappa := 0.0
+			for i := range secs * 1000 {
+				k := (i - 3000) % period
+				if i >= 3000 && k == 0 {
+					if err := c.Stimulate(Stimulus{AmplitudeUA: ua, PhaseUS: 60, Count: 65, FreqHz: 130}); err != nil {
+						t.Fatal(err)
+					}
+					trains++
+				}
+				lfp, sp, tr = c.Advance(1, lfp[:0], sp[:0], tr[:0])
+				_, on := amp.step(c)
+				if i < 3000 || k >= train-50 {
+					after += int(tr[1])
+					continue
+				}
+				maxKappa = max(maxKappa, c.Synchrony())
+				gated += int(tr[1])
+				if on {
+					ungated++
+				}
+			}
+			t.Logf("%v µA, seed %d: %d trains: %d events start in their first %d ms (the amplitude criterion alone: %d); κ ≤ %.3f there; %d events elsewhere (afterdischarges after the trains, spontaneous ones)",
+				ua, seed, trains, gated, train-50, ungated, maxKappa, after)
+			if gated != 0 {
+				t.Errorf("%v µA, seed %d: %d events start at trains' onsets", ua, seed, gated)
+			}
+			if ungated < trains/2 {
+				t.Errorf("%v µA, seed %d: the amplitude criterion alone starts only %d events at %d trains: the test does not show the bias", ua, seed, ungated, trains)
+			}
+		}
+	}
+	// (c) A train 100 ms into each event.
+	for _, seed := range seeds[:min(3, len(seeds))] {
+		c := newSeizure(t, seed)
+		var amp amplitudeOnly
+		onset, ended, kept, n := -1, 0, 0, 0
+		for i := range secs * 1000 {
+			if onset >= 0 && i-onset == 100 {
+				if err := c.Stimulate(Stimulus{AmplitudeUA: 50, PhaseUS: 60, Count: 65, FreqHz: 130}); err != nil {
+					t.Fatal(err)
+				}
+				n++
+			}
+			lfp, sp, tr = c.Advance(1, lfp[:0], sp[:0], tr[:0])
+			in, _ := amp.step(c)
+			if tr[1] == 1 && onset < 0 {
+				onset = i
+			}
+			if onset >= 0 && i-onset == 100+train {
+				if tr[0] == 0 {
+					ended++
+				}
+				if in {
+					kept++
+				}
+				onset = -1
+			}
+		}
+		t.Logf("seed %d: %d trains in events: %d events ended by the train's end (the amplitude criterion alone kept %d)", seed, n, ended, kept)
+		if n == 0 || ended < n*9/10 {
+			t.Errorf("seed %d: %d of %d events ended during their train, want ≥ 90 %%", seed, ended, n)
 		}
 	}
 }
