@@ -18,6 +18,14 @@ type Bin struct {
 	// Arrived is the arrival stamp (acquire.Now) of the newest block that
 	// completed the bin.
 	Arrived int64
+
+	// Lost is how many of the bin's Width frames were not observed (lost
+	// upstream or dropped by the real-time queue); Counts and Truth cover
+	// only the Width−Lost observed frames. Zero for a complete bin.
+	Lost int
+	// Missed is how many bins, wholly lost, lie between the previous bin
+	// emitted and this one (not emitted themselves). See PartialRule.
+	Missed int
 }
 
 // End returns the sample index one past the last frame of the bin.

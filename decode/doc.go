@@ -8,7 +8,11 @@
 // SpikeBinner counts spikes per channel over fixed-width bins aligned to
 // sample 0 of the stream, from blocks of any size, with the mean ground truth
 // of each bin when the stream carries it. Gaps in the stream (frames lost
-// upstream) restart binning at the next bin boundary and are counted.
+// upstream, blocks dropped) are counted and keep every bin in its place:
+// bins cut by a gap are emitted with Bin.Lost set, bins wholly inside one
+// are reported in the next bin's Bin.Missed. PartialRule says what to do
+// with such a bin (scale its counts to the full bin, or predict only:
+// Predictor, implemented by the Kalman filters and the PPF).
 //
 // # Kalman decoding
 //

@@ -100,13 +100,14 @@ func ExampleSpikeBinner() {
 			return
 		}
 		for sb.Next(&bin) {
-			fmt.Printf("bin %d [%d, %d): %v\n", bin.Seq, bin.Start, bin.End(), bin.Counts)
+			fmt.Printf("bin %d [%d, %d): %v lost %d missed %d\n", bin.Seq, bin.Start, bin.End(), bin.Counts, bin.Lost, bin.Missed)
 		}
 	}
 	fmt.Println("gaps:", sb.Gaps())
 	// Output:
-	// bin 0 [0, 10): [2 0 1]
-	// bin 1 [10, 20): [0 1 0]
-	// bin 2 [40, 50): [0 0 0]
+	// bin 0 [0, 10): [2 0 1] lost 0 missed 0
+	// bin 1 [10, 20): [0 1 0] lost 0 missed 0
+	// bin 2 [20, 30): [0 1 0] lost 1 missed 0
+	// bin 3 [40, 50): [0 0 0] lost 0 missed 1
 	// gaps: 1
 }

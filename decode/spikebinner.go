@@ -56,10 +56,10 @@ func (c *SpikeBinnerConfig) Frames(rate float64) (int, error) {
 // eq. 1.4), r_i = n_i/Δt, is Counts[i]·Rate/Width.
 //
 // Bins are aligned to sample 0 of the stream: bin k covers the frames
-// [k·width, (k+1)·width). A bin is emitted only when every one of its frames
-// has been seen; its Truth is the mean of the blocks' ground truth over its
-// frames, its Arrived the stamp of the block that completed it, and Seq counts
-// emitted bins from 0.
+// [k·width, (k+1)·width). A bin is emitted once the stream has passed its
+// last frame; its Truth is the mean of the blocks' ground truth over its
+// observed frames, its Arrived the stamp of the block that completed it (or
+// revealed the gap that ended it), and Seq counts emitted bins from 0.
 //
 // Blocks may have any size: a block of one frame completes at most one bin, a
 // long block may complete many, which wait in a small internal ring until
@@ -72,10 +72,16 @@ func (c *SpikeBinnerConfig) Frames(rate float64) (int, error) {
 // length, that carries a spike on a channel out of range or outside the
 // block's frames, or that starts before the end of the previous block. A block
 // that starts after the end of the previous one (a gap: frames were lost
-// upstream, as Block.Dropped reports) is accepted: the partial bin before the
-// gap is discarded, binning restarts cleanly at the next bin boundary, and the
-// gap is counted (Gaps). The first block of a stream that starts mid-bin
-// likewise skips to the next boundary, without counting a gap.
+// upstream, as Block.Dropped reports, or blocks were dropped by a real-time
+// queue) is accepted and the gap counted (Gaps). Nothing is silently lost or
+// shifted: the bins on either side of the gap keep their place on the sample
+// clock and are emitted with Bin.Lost set to the frames of theirs that were
+// not seen (their counts cover only the observed frames), and bins lying
+// wholly inside the gap are not emitted but reported in Bin.Missed of the next
+// bin emitted, so that a decoder can advance its state across them (see
+// Predictor and Bin.Observed for how the loop uses partial bins). The first
+// block of a stream that starts mid-bin skips to the next boundary, without
+// counting a gap.
 //
 // Concurrency: a SpikeBinner is used by one goroutine at a time.
 type SpikeBinner struct {
@@ -86,16 +92,20 @@ type SpikeBinner struct {
 	truthDims int
 	rate      float64
 	next      int64 // Start expected of the next block
-	from      int64 // frames before this sample are not binned (after a gap)
+	from      int64 // frames before this sample are not binned (stream start)
+	nextBin   int64 // index of the next bin to complete (the open one, if any)
+	missed    int   // bins wholly inside the last gap, for the next bin opened
 
 	// Ring of bins. Slot s holds counts[s*channels:], truth[s*truthDims:],
-	// start[s] and arrived[s]. The done completed bins occupy the slots
+	// start[s], arrived[s], observed[s] and missedBefore[s]. The done completed bins occupy the slots
 	// head, head+1, …; the open (partly filled) bin, if openFrames > 0, is in
 	// the slot after them.
 	counts     []float64
 	truth      []float64
 	start      []int64
 	arrived    []int64
+	observed   []int
+	missedB    []int
 	head, done int
 	openFrames int
 	seq        uint64
@@ -149,7 +159,7 @@ func (s *SpikeBinner) Reset() {
 	s.started = false
 	s.truthDims = 0
 	s.rate = 0
-	s.next, s.from = 0, 0
+	s.next, s.from, s.nextBin, s.missed = 0, 0, 0, 0
 	s.head, s.done, s.openFrames = 0, 0, 0
 	s.seq, s.gaps = 0, 0
 }
@@ -164,6 +174,8 @@ func (s *SpikeBinner) resize(n int) {
 	truth := make([]float64, n*s.truthDims)
 	start := make([]int64, n)
 	arrived := make([]int64, n)
+	observed := make([]int, n)
+	missedB := make([]int, n)
 	if old := s.slots(); old > 0 {
 		for i := 0; i < used && i < old; i++ {
 			from := (s.head + i) % old
@@ -172,9 +184,11 @@ func (s *SpikeBinner) resize(n int) {
 				copy(truth[i*s.truthDims:(i+1)*s.truthDims], s.truth[from*s.truthDims:(from+1)*s.truthDims])
 			}
 			start[i], arrived[i] = s.start[from], s.arrived[from]
+			observed[i], missedB[i] = s.observed[from], s.missedB[from]
 		}
 	}
 	s.counts, s.truth, s.start, s.arrived = counts, truth, start, arrived
+	s.observed, s.missedB = observed, missedB
 	s.head = 0
 }
 
@@ -242,10 +256,21 @@ func (s *SpikeBinner) Add(b *acquire.Block) error {
 			s.truth = make([]float64, s.slots()*s.truthDims)
 		}
 		s.from = ceilMul(b.Start, w)
+		s.nextBin = s.from / w
 	} else if b.Start > s.next {
 		s.gaps++
-		s.openFrames = 0
-		s.from = ceilMul(b.Start, w)
+		if kb := b.Start / w; b.Start >= s.from && kb > s.nextBin {
+			if s.openFrames > 0 {
+				// The open bin ends inside the gap: emit it partial.
+				s.arrived[s.slot(0)] = b.Arrived
+				s.done++
+				s.openFrames = 0
+				s.nextBin++
+			}
+			s.missed += int(kb - s.nextBin)
+			s.nextBin = kb
+		}
+		s.from = max(s.from, b.Start)
 	}
 	s.next = end
 
@@ -276,6 +301,15 @@ func (s *SpikeBinner) Add(b *acquire.Block) error {
 			clear(s.truth[slot*s.truthDims : (slot+1)*s.truthDims])
 		}
 		s.start[slot] = (k0 + int64(j)) * w
+		s.observed[slot], s.missedB[slot] = 0, 0
+		if j == first {
+			s.missedB[slot], s.missed = s.missed, 0
+		}
+	}
+	for j := 0; j < touched; j++ {
+		f0 := max(lo, (k0+int64(j))*w)
+		f1 := min(end, (k0+int64(j)+1)*w)
+		s.observed[s.slot(j)] += int(f1 - f0)
 	}
 
 	for i := range b.Spikes {
@@ -309,6 +343,7 @@ func (s *SpikeBinner) Add(b *acquire.Block) error {
 		}
 		s.arrived[s.slot(0)] = b.Arrived
 		s.done++
+		s.nextBin++
 		s.openFrames = 0
 	}
 	if end%w != 0 {
@@ -332,11 +367,13 @@ func (s *SpikeBinner) Next(dst *Bin) bool {
 	dst.Width = s.width
 	dst.Rate = s.rate
 	dst.Arrived = s.arrived[slot]
+	dst.Lost = s.width - s.observed[slot]
+	dst.Missed = s.missedB[slot]
 	dst.Counts = grow(dst.Counts, s.channels)
 	copy(dst.Counts, s.counts[slot*s.channels:(slot+1)*s.channels])
 	dst.Truth = grow(dst.Truth, s.truthDims)
 	if td := s.truthDims; td > 0 {
-		w := float64(s.width)
+		w := float64(s.observed[slot])
 		for d, v := range s.truth[slot*td : (slot+1)*td] {
 			dst.Truth[d] = v / w
 		}

@@ -49,36 +49,51 @@ func (s *stream) block(b *acquire.Block, seq uint64, start int64, n int) {
 	b.Arrived = 1_000_000 + int64(seq)
 }
 
-// expected computes the bins directly: bin k is emitted when every one of
-// its frames was delivered; arrived[f] is the stamp of the block that
-// delivered frame f (0: not delivered).
-func (s *stream) expected(width int, arrived []int64) []Bin {
+// expected computes the bins directly: bin k (from the first bin boundary at
+// or after first) is emitted when at least one of its frames was delivered
+// and a frame after it was delivered too (the stream passed it), with Lost
+// the frames not delivered and Missed the bins before it with none
+// delivered; arrived[f] is the stamp of the block that delivered frame f (0:
+// not delivered).
+func (s *stream) expected(width int, first int64, arrived []int64) []Bin {
 	var out []Bin
-	for k := 0; (k+1)*width <= s.frames; k++ {
+	missed := 0
+	k0 := (int(first) + width - 1) / width
+	for k := k0; (k+1)*width <= s.frames; k++ {
 		lo, hi := k*width, (k+1)*width
-		ok := true
+		seen := 0
 		for f := lo; f < hi; f++ {
-			if arrived[f] == 0 {
-				ok = false
-				break
+			if arrived[f] != 0 {
+				seen++
 			}
 		}
-		if !ok {
+		after := int64(0) // stamp of the block that passed the bin's end
+		for f := hi - 1; f < s.frames && after == 0; f++ {
+			after = arrived[f]
+		}
+		if seen == 0 {
+			missed++
 			continue
 		}
-		b := Bin{Seq: uint64(len(out)), Start: int64(lo), Width: width, Rate: 1000,
-			Counts: make([]float64, s.channels), Truth: make([]float64, s.dims), Arrived: arrived[hi-1]}
+		if after == 0 {
+			break // the stream ends inside the bin or in the gap after it
+		}
+		b := Bin{Seq: uint64(len(out)), Start: int64(lo), Width: width, Rate: 1000, Lost: width - seen, Missed: missed,
+			Counts: make([]float64, s.channels), Truth: make([]float64, s.dims), Arrived: after}
+		missed = 0
 		for _, sp := range s.spikes {
-			if sp.Sample >= int64(lo) && sp.Sample < int64(hi) {
+			if sp.Sample >= int64(lo) && sp.Sample < int64(hi) && arrived[sp.Sample] != 0 {
 				b.Counts[sp.Channel]++
 			}
 		}
 		for d := 0; d < s.dims; d++ {
 			sum := 0.0
 			for f := lo; f < hi; f++ {
-				sum += s.truth[f*s.dims+d]
+				if arrived[f] != 0 {
+					sum += s.truth[f*s.dims+d]
+				}
 			}
-			b.Truth[d] = sum / float64(width)
+			b.Truth[d] = sum / float64(seen)
 		}
 		out = append(out, b)
 	}
@@ -93,6 +108,7 @@ func equalBins(t *testing.T, got, want []Bin) {
 	for i := range want {
 		g, w := got[i], want[i]
 		if g.Seq != w.Seq || g.Start != w.Start || g.Width != w.Width || g.Rate != w.Rate || g.Arrived != w.Arrived ||
+			g.Lost != w.Lost || g.Missed != w.Missed ||
 			!slices.Equal(g.Counts, w.Counts) || !slices.Equal(g.Truth, w.Truth) {
 			t.Fatalf("bin %d:\n got %+v\nwant %+v", i, g, w)
 		}
@@ -104,7 +120,7 @@ func drain(sb *SpikeBinner, out []Bin) []Bin {
 	var b Bin
 	for sb.Next(&b) {
 		out = append(out, Bin{Seq: b.Seq, Start: b.Start, Width: b.Width, Rate: b.Rate,
-			Counts: slices.Clone(b.Counts), Truth: slices.Clone(b.Truth), Arrived: b.Arrived})
+			Counts: slices.Clone(b.Counts), Truth: slices.Clone(b.Truth), Arrived: b.Arrived, Lost: b.Lost, Missed: b.Missed})
 	}
 	return out
 }
@@ -128,6 +144,8 @@ func TestSpikeBinnerMatchesDirectCount(t *testing.T) {
 		{name: "mixed with empty", sizes: []int{3, 0, 17, 1, 0, 59, 20, 2}},
 		{name: "starts mid-bin", sizes: []int{9}, first: 13},
 		{name: "gaps", sizes: []int{11}, skip: [][2]int64{{105, 131}, {400, 420}, {700, 701}}},
+		{name: "gaps across bins", sizes: []int{1}, skip: [][2]int64{{200, 265}, {300, 320}, {339, 341}, {980, 1000}}},
+		{name: "gap in the first bin", sizes: []int{5}, first: 3, skip: [][2]int64{{10, 15}, {18, 47}}},
 		{name: "lazy 7 frames", sizes: []int{7}, lazy: true},
 		{name: "lazy mixed with gaps", sizes: []int{3, 45, 1, 26}, skip: [][2]int64{{300, 333}}, lazy: true},
 	}
@@ -168,7 +186,7 @@ func TestSpikeBinnerMatchesDirectCount(t *testing.T) {
 				pos += int64(n)
 			}
 			got = drain(sb, got)
-			equalBins(t, got, s.expected(width, arrived))
+			equalBins(t, got, s.expected(width, tc.first, arrived))
 			if sb.Gaps() != uint64(gaps) {
 				t.Errorf("Gaps() = %d, want %d", sb.Gaps(), gaps)
 			}

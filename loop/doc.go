@@ -10,6 +10,9 @@
 // goroutines. In real time the source reads on its own goroutine into a
 // fixed pool of blocks with drop-oldest back-pressure (drops are counted);
 // in lockstep it runs on the pipeline goroutine and nothing is dropped.
+// Bins that lost frames to drops are decoded by decode.PartialRule (counts
+// scaled to the full bin, or the decoder's prediction alone), fitted scaled
+// or left out in calibration, and counted (drops.go; Summary bins_partial …).
 //
 // Latency: every block carries its arrival stamp (acquire.Now); per-stage
 // histograms (HdrHistogram) record the time from arrival to each boundary:

@@ -111,6 +111,7 @@ type Loop struct {
 	seqGaps                                            atomic.Uint64
 	events                                             atomic.Uint64 // spikes and threshold crossings binned
 	lostFrames                                         atomic.Uint64 // frames the source reports lost upstream (Block.Dropped)
+	partial                                            partialCounts // bins with lost frames and how they were handled (drops.go)
 	lat                                                map[string]*Latency
 	e2e                                                *Latency // arrival → publish
 	simSamples                                         atomic.Int64
@@ -708,6 +709,7 @@ func (l *Loop) Process(b *acquire.Block) error {
 	}
 	for l.binner.Next(&l.bin) {
 		l.bins.Add(1)
+		l.partial.note(&l.bin)
 		l.lat[StageBin].Record(acquire.Now() - l.bin.Arrived)
 		if l.cfg.Publish.Bins {
 			l.wireBuf = AppendBinsMessage(l.wireBuf[:0], &l.bin)
@@ -716,6 +718,9 @@ func (l *Loop) Process(b *acquire.Block) error {
 		if l.dec == nil {
 			if l.calibBins == 0 {
 				continue // decoder.type none
+			}
+			if l.excludeFromCalibration() {
+				continue
 			}
 			if err := l.calibrate(); err != nil {
 				return err
@@ -739,8 +744,9 @@ func (l *Loop) Process(b *acquire.Block) error {
 }
 
 func (l *Loop) decodeBin() error {
-	if err := l.dec.Decode(&l.est, &l.bin); err != nil {
-		return fmt.Errorf("decode: %w", err)
+	ok, err := l.decodePartial()
+	if err != nil || !ok {
+		return err
 	}
 	arrived := l.est.Arrived
 	l.lat[StageDecode].Record(acquire.Now() - arrived)

@@ -201,6 +201,7 @@ type sessionReplay struct {
 	switches []paramSwitch // recorded fits not yet applied, in order
 
 	enc      *commandEncoder
+	partial  partialCounts // what drops.go's rules did with partial bins
 	seq      uint64
 	cmds     map[uint64][]byte // recorded commands by bin seq, until their bin is replayed
 	velIdx   [2]int            // vx, vy in the replayed state
@@ -452,6 +453,9 @@ func (r *sessionReplay) decodeBin() error {
 		if r.recorded {
 			return nil // the run was calibrating
 		}
+		if !calibrationRule(&r.bin, &r.partial) {
+			return nil // as the run: too few frames observed to calibrate on
+		}
 		b := r.bin
 		b.Counts = append([]float64(nil), r.bin.Counts...)
 		b.Truth = make([]float64, len(r.fitCols))
@@ -472,8 +476,14 @@ func (r *sessionReplay) decodeBin() error {
 		r.calib = nil
 		return nil
 	}
-	if err := r.dec.Decode(&r.est, &r.bin); err != nil {
-		return fmt.Errorf("decode: bin %d: %w", r.bin.Seq, err)
+	// The run's rule for bins that lost frames (drops.go), so that partial
+	// bins decode and encode as they did live.
+	ok, err := decodeRule(r.dec, &r.est, &r.bin, &r.partial, r.enc)
+	if err != nil {
+		return fmt.Errorf("bin %d: %w", r.bin.Seq, err)
+	}
+	if !ok {
+		return nil // the run sent no command for this bin either
 	}
 	r.rep.Decoded++
 	r.seq++

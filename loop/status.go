@@ -54,6 +54,16 @@ type Summary struct {
 	Task *TaskSummary `json:"task,omitempty"`
 	// Session holds the JetStream session's figures (session.name set).
 	Session *SessionSummary `json:"session,omitempty"`
+
+	// Bins with lost frames (dropped blocks, source losses) and what was done
+	// with them (drops.go, decode.PartialRule).
+	BinsPartial         uint64 `json:"bins_partial"`         // bins emitted with frames lost
+	BinsScaled          uint64 `json:"bins_scaled"`          // decoded from counts scaled to the full bin
+	BinsPredicted       uint64 `json:"bins_predicted"`       // too few frames: the decoder's prediction alone
+	BinsSkipped         uint64 `json:"bins_skipped"`         // too few frames, decoder without a predict step: no command
+	BinsMissed          uint64 `json:"bins_missed"`          // bins wholly lost, stepped over by prediction
+	CalibrationScaled   uint64 `json:"calibration_scaled"`   // partial calibration bins, counts scaled to the full bin
+	CalibrationExcluded uint64 `json:"calibration_excluded"` // bins with too few frames left out of calibration
 }
 
 // Summary returns the figures so far; wall is the run's wall-clock time.
@@ -97,6 +107,9 @@ func (l *Loop) snapshot(wall time.Duration) Summary {
 	if l.cfg.Run.Lockstep {
 		s.Mode = "lockstep"
 	}
+	s.BinsPartial, s.BinsScaled, s.BinsPredicted = l.partial.partial.Load(), l.partial.scaled.Load(), l.partial.predicted.Load()
+	s.BinsSkipped, s.BinsMissed, s.CalibrationExcluded = l.partial.skipped.Load(), l.partial.missed.Load(), l.partial.calib.Load()
+	s.CalibrationScaled = l.partial.calibScaled.Load()
 	for k, h := range l.lat {
 		s.Stages[k] = h.Quantiles()
 	}

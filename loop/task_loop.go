@@ -143,7 +143,9 @@ func (l *Loop) taskClosedLoop() error {
 	t := tr.task
 	end := l.est.Sample
 	vx, vy := l.est.State[l.velState[0]], l.est.State[l.velState[1]]
-	if tr.refitOn && t.Phase() == PhaseClosedLoop {
+	// A bin decoded by prediction alone (too few frames observed; drops.go)
+	// has no counts to refit on; scaled bins do.
+	if tr.refitOn && t.Phase() == PhaseClosedLoop && !l.cmdEnc.predicted {
 		if ix, iy, ok := t.Intention(vx, vy); ok && len(tr.refitBins) < cap(tr.refitBins) {
 			c0 := len(tr.counts)
 			tr.counts = append(tr.counts, l.bin.Counts...)

@@ -27,6 +27,13 @@ type Command struct {
 	SentNS    int64              `json:"sent_ns"`    // CLOCK_MONOTONIC ns just before publishing
 	Decoder   string             `json:"decoder"`
 	State     map[string]float64 `json:"state"`
+	// Observed is the fraction of the bin's frames that were observed, present
+	// only when frames were lost (Bin.Lost > 0; the decoder was given the
+	// counts scaled to the full bin, decode.PartialRule); Predicted is true
+	// when too few were observed and the state is the decoder's prediction
+	// alone. Both are absent for a complete bin.
+	Observed  *float64 `json:"observed,omitempty"`
+	Predicted bool     `json:"predicted,omitempty"`
 }
 
 // commandEncoder writes Command JSON into a reused buffer without allocating.
@@ -35,10 +42,13 @@ type commandEncoder struct {
 	names  [][]byte // `"<name>":` for each state component
 	dec    []byte   // `,"decoder":"<name>","state":{`
 	buf    []byte
+
+	observed  float64 // fraction of the bin observed, for the next encode (1: complete)
+	predicted bool    // the next estimate is a prediction alone
 }
 
 func newCommandEncoder(rig, decoder string, names []string) *commandEncoder {
-	e := &commandEncoder{buf: make([]byte, 0, 512)}
+	e := &commandEncoder{buf: make([]byte, 0, 512), observed: 1}
 	e.prefix = fmt.Appendf(nil, `{"v":%d,"rig":%s,"seq":`, CommandVersion, quoteJSON(rig))
 	e.dec = fmt.Appendf(nil, `,"decoder":%s,"state":{`, quoteJSON(decoder))
 	for _, n := range names {
@@ -65,6 +75,13 @@ func (e *commandEncoder) encode(seq uint64, est *decode.Estimate, sent int64) []
 	b = strconv.AppendInt(b, est.Arrived, 10)
 	b = append(b, `,"sent_ns":`...)
 	b = strconv.AppendInt(b, sent, 10)
+	if e.observed < 1 {
+		b = append(b, `,"observed":`...)
+		b = appendJSONFloat(b, e.observed)
+	}
+	if e.predicted {
+		b = append(b, `,"predicted":true`...)
+	}
 	b = append(b, e.dec...)
 	for i, n := range e.names {
 		if i > 0 {
