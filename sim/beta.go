@@ -81,49 +81,24 @@ func DefaultBetaConfig() BetaConfig {
 
 // Validate reports every problem of c at once, each as "key: message".
 func (c *BetaConfig) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
-	positive := func(key string, v float64) {
-		if !(v > 0) || !finite(v) {
-			bad(key, "must be finite and > 0, got %v", v)
-		}
-	}
-	nonNegative := func(key string, v float64) {
-		if !(v >= 0) || !finite(v) {
-			bad(key, "must be finite and ≥ 0, got %v", v)
-		}
-	}
-	positive("rate_hz", c.RateHz)
-	if err := c.JansenRit.Validate(); err != nil {
-		bad("jansen_rit", "%v", err)
-	}
-	nonNegative("input_hz", c.InputHz)
-	positive("input_noise", c.InputNoise)
-	positive("gain_uv", c.GainUV)
-	positive("high_pass_hz", c.HighPassHz)
-	if c.HighPassHz >= c.RateHz/2 {
-		bad("high_pass_hz", "must be below the Nyquist frequency %v Hz, got %v", c.RateHz/2, c.HighPassHz)
-	}
-	if !(c.Percentile > 0 && c.Percentile < 100) {
-		bad("percentile", "must be in (0, 100), got %v", c.Percentile)
-	}
+	var ck checker
+	ck.positive("rate_hz", c.RateHz)
+	ck.nested("jansen_rit", c.JansenRit.Validate())
+	ck.nonNegative("input_hz", c.InputHz)
+	ck.positive("input_noise", c.InputNoise)
+	ck.positive("gain_uv", c.GainUV)
+	ck.positive("high_pass_hz", c.HighPassHz)
+	ck.belowNyquist("high_pass_hz", c.HighPassHz, c.RateHz)
+	ck.open("percentile", c.Percentile, 0, 100)
 	if c.RateHz > 0 && c.Calibration.Seconds()*c.RateHz < 100 {
-		bad("calibration", "must cover at least 100 frames, got %v", c.Calibration)
+		ck.bad("calibration", "must cover at least 100 frames, got %v", c.Calibration)
 	}
-	if c.EnvelopeTau <= 0 {
-		bad("envelope_tau", "must be > 0, got %v", c.EnvelopeTau)
-	}
-	nonNegative("stim_gain_hz", c.StimGainHz)
-	positive("stim_ref_ua", c.StimRefUA)
-	if c.StimTau <= 0 {
-		bad("stim_tau", "must be > 0, got %v", c.StimTau)
-	}
-	if c.StimQueue < 1 || c.StimQueue > maxUnits {
-		bad("stim_queue", "must be in [1, %d], got %d", maxUnits, c.StimQueue)
-	}
-	return errors.Join(errs...)
+	ck.duration("envelope_tau", c.EnvelopeTau)
+	ck.nonNegative("stim_gain_hz", c.StimGainHz)
+	ck.positive("stim_ref_ua", c.StimRefUA)
+	ck.duration("stim_tau", c.StimTau)
+	ck.intRange("stim_queue", c.StimQueue, 1, maxUnits)
+	return ck.err()
 }
 
 // Streams of the beta circuit's generators.

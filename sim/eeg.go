@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -132,77 +131,48 @@ func DefaultEEGConfig() EEGConfig {
 
 // Validate reports every problem of c at once, each as "key: message".
 func (c *EEGConfig) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
-	positive := func(key string, v float64) {
-		if !(v > 0) || !finite(v) {
-			bad(key, "must be finite and > 0, got %v", v)
-		}
-	}
-	nonNegative := func(key string, v float64) {
-		if !(v >= 0) || !finite(v) {
-			bad(key, "must be finite and ≥ 0, got %v", v)
-		}
-	}
-	positive("rate_hz", c.RateHz)
+	var ck checker
+	ck.positive("rate_hz", c.RateHz)
 	if len(c.Channels) == 0 {
-		bad("channels", "must name at least one electrode")
+		ck.bad("channels", "must name at least one electrode")
 	}
 	for i, ch := range c.Channels {
 		if _, ok := eegElectrodes[ch]; !ok {
-			bad(fmt.Sprintf("channels[%d]", i), "unknown electrode %q (have %v)", ch, EEGElectrodes())
+			ck.bad(fmt.Sprintf("channels[%d]", i), "unknown electrode %q (have %v)", ch, EEGElectrodes())
 		} else if slices.Index(c.Channels, ch) != i {
-			bad(fmt.Sprintf("channels[%d]", i), "duplicate electrode %q", ch)
+			ck.bad(fmt.Sprintf("channels[%d]", i), "duplicate electrode %q", ch)
 		}
 	}
 	if len(c.Sources) == 0 {
-		bad("sources", "must list at least one source")
+		ck.bad("sources", "must list at least one source")
 	}
 	for i, s := range c.Sources {
 		k := fmt.Sprintf("sources[%d]", i)
-		if !(s.PolarDeg >= 0 && s.PolarDeg <= 180) {
-			bad(k+".polar_deg", "must be in [0, 180], got %v", s.PolarDeg)
-		}
-		if !finite(s.AzimuthDeg) {
-			bad(k+".azimuth_deg", "must be finite, got %v", s.AzimuthDeg)
-		}
-		nonNegative(k+".input_hz", s.InputHz)
-		nonNegative(k+".gain_uv", s.GainUV)
-		nonNegative(k+".beta_gain_uv", s.BetaGainUV)
+		ck.closed(k+".polar_deg", s.PolarDeg, 0, 180)
+		ck.finite(k+".azimuth_deg", s.AzimuthDeg)
+		ck.nonNegative(k+".input_hz", s.InputHz)
+		ck.nonNegative(k+".gain_uv", s.GainUV)
+		ck.nonNegative(k+".beta_gain_uv", s.BetaGainUV)
 		if s.Hand != "" && s.Hand != "left" && s.Hand != "right" {
-			bad(k+".hand", `must be "", "left" or "right", got %q`, s.Hand)
+			ck.bad(k+".hand", `must be "", "left" or "right", got %q`, s.Hand)
 		}
 	}
-	if err := c.JansenRit.Validate(); err != nil {
-		bad("jansen_rit", "%v", err)
-	}
-	nonNegative("input_noise", c.InputNoise)
-	if !(c.Depth > 0 && c.Depth < 1) {
-		bad("depth", "must be in (0, 1), got %v", c.Depth)
-	}
-	positive("high_pass_hz", c.HighPassHz)
-	if c.HighPassHz >= c.RateHz/2 {
-		bad("high_pass_hz", "must be below the Nyquist frequency %v Hz, got %v", c.RateHz/2, c.HighPassHz)
-	}
-	nonNegative("imagery_input_hz", c.ImageryInputHz)
-	if c.ERDTau <= 0 {
-		bad("erd_tau", "must be > 0, got %v", c.ERDTau)
-	}
-	nonNegative("pink_noise_uv", c.PinkNoiseUV)
-	if c.Trial <= 0 {
-		bad("trial", "must be > 0, got %v", c.Trial)
-	}
+	ck.nested("jansen_rit", c.JansenRit.Validate())
+	ck.nonNegative("input_noise", c.InputNoise)
+	ck.open("depth", c.Depth, 0, 1)
+	ck.positive("high_pass_hz", c.HighPassHz)
+	ck.belowNyquist("high_pass_hz", c.HighPassHz, c.RateHz)
+	ck.nonNegative("imagery_input_hz", c.ImageryInputHz)
+	ck.duration("erd_tau", c.ERDTau)
+	ck.nonNegative("pink_noise_uv", c.PinkNoiseUV)
+	ck.duration("trial", c.Trial)
 	if c.Cue < 0 || c.CueJitter < 0 || c.Imagery <= 0 {
-		bad("cue", "cue and cue_jitter must be ≥ 0 and imagery > 0, got %v, %v, %v", c.Cue, c.CueJitter, c.Imagery)
+		ck.bad("cue", "cue and cue_jitter must be ≥ 0 and imagery > 0, got %v, %v, %v", c.Cue, c.CueJitter, c.Imagery)
 	} else if c.Cue+c.CueJitter+c.Imagery > c.Trial {
-		bad("imagery", "cue + cue_jitter + imagery (%v) must fit in the trial (%v)", c.Cue+c.CueJitter+c.Imagery, c.Trial)
+		ck.bad("imagery", "cue + cue_jitter + imagery (%v) must fit in the trial (%v)", c.Cue+c.CueJitter+c.Imagery, c.Trial)
 	}
-	if !(c.RestFraction >= 0 && c.RestFraction <= 1) {
-		bad("rest_fraction", "must be in [0, 1], got %v", c.RestFraction)
-	}
-	return errors.Join(errs...)
+	ck.closed("rest_fraction", c.RestFraction, 0, 1)
+	return ck.err()
 }
 
 // EEGTrial is the ground truth of one trial: its class and the frames of

@@ -135,52 +135,27 @@ func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // Validate reports every problem of c at once, each as "key: message".
 func (c *MotorCortexConfig) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
-	positive := func(key string, v float64) {
-		if !(v > 0) || !finite(v) {
-			bad(key, "must be finite and > 0, got %v", v)
-		}
-	}
-	nonNegative := func(key string, v float64) {
-		if !(v >= 0) || !finite(v) {
-			bad(key, "must be finite and ≥ 0, got %v", v)
-		}
-	}
-	if c.Units < 1 || c.Units > maxUnits {
-		bad("units", "must be in [1, %d], got %d", maxUnits, c.Units)
-	}
-	positive("rate_hz", c.RateHz)
-	nonNegative("speed_rms", c.SpeedRMS)
-	if c.VelocityTau <= 0 {
-		bad("velocity_tau", "must be > 0, got %v", c.VelocityTau)
-	}
-	positive("workspace", c.Workspace)
-	positive("ref_speed", c.RefSpeed)
-	nonNegative("baseline_min_hz", c.BaselineMinHz)
-	nonNegative("baseline_max_hz", c.BaselineMaxHz)
-	if c.BaselineMaxHz < c.BaselineMinHz {
-		bad("baseline_max_hz", "must be ≥ baseline_min_hz (%v), got %v", c.BaselineMinHz, c.BaselineMaxHz)
-	}
-	nonNegative("modulation_min_hz", c.ModulationMinHz)
-	nonNegative("modulation_max_hz", c.ModulationMaxHz)
-	if c.ModulationMaxHz < c.ModulationMinHz {
-		bad("modulation_max_hz", "must be ≥ modulation_min_hz (%v), got %v", c.ModulationMinHz, c.ModulationMaxHz)
-	}
-	positive("pitch_um", c.PitchUM)
-	nonNegative("stim_gain_hz", c.StimGainHz)
-	positive("stim_ref_ua", c.StimRefUA)
-	positive("stim_sigma_um", c.StimSigmaUM)
-	nonNegative("stim_radius_um", c.StimRadiusUM)
-	if c.StimTau <= 0 {
-		bad("stim_tau", "must be > 0, got %v", c.StimTau)
-	}
-	if c.StimQueue < 1 || c.StimQueue > maxUnits {
-		bad("stim_queue", "must be in [1, %d], got %d", maxUnits, c.StimQueue)
-	}
-	return errors.Join(errs...)
+	var ck checker
+	ck.intRange("units", c.Units, 1, maxUnits)
+	ck.positive("rate_hz", c.RateHz)
+	ck.nonNegative("speed_rms", c.SpeedRMS)
+	ck.duration("velocity_tau", c.VelocityTau)
+	ck.positive("workspace", c.Workspace)
+	ck.positive("ref_speed", c.RefSpeed)
+	ck.nonNegative("baseline_min_hz", c.BaselineMinHz)
+	ck.nonNegative("baseline_max_hz", c.BaselineMaxHz)
+	ck.notBelow("baseline_max_hz", c.BaselineMaxHz, "baseline_min_hz", c.BaselineMinHz)
+	ck.nonNegative("modulation_min_hz", c.ModulationMinHz)
+	ck.nonNegative("modulation_max_hz", c.ModulationMaxHz)
+	ck.notBelow("modulation_max_hz", c.ModulationMaxHz, "modulation_min_hz", c.ModulationMinHz)
+	ck.positive("pitch_um", c.PitchUM)
+	ck.nonNegative("stim_gain_hz", c.StimGainHz)
+	ck.positive("stim_ref_ua", c.StimRefUA)
+	ck.positive("stim_sigma_um", c.StimSigmaUM)
+	ck.nonNegative("stim_radius_um", c.StimRadiusUM)
+	ck.duration("stim_tau", c.StimTau)
+	ck.intRange("stim_queue", c.StimQueue, 1, maxUnits)
+	return ck.err()
 }
 
 // Streams of the seeded PCG generators (the second PCG word), one per use so

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -155,99 +154,61 @@ func DefaultMotorNetConfig() MotorNetConfig {
 // Validate reports every problem of c at once, each as "key: message",
 // including those of the spiking network it describes.
 func (c *MotorNetConfig) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
-	positive := func(key string, v float64) {
-		if !(v > 0) || !finite(v) {
-			bad(key, "must be finite and > 0, got %v", v)
-		}
-	}
-	nonNegative := func(key string, v float64) {
-		if !(v >= 0) || !finite(v) {
-			bad(key, "must be finite and ≥ 0, got %v", v)
-		}
-	}
-	isFinite := func(key string, v float64) {
-		if !finite(v) {
-			bad(key, "must be finite, got %v", v)
-		}
-	}
-	positive("rate_hz", c.RateHz)
-	positive("dt_ms", c.DtMs)
+	var ck checker
+	ck.positive("rate_hz", c.RateHz)
+	ck.positive("dt_ms", c.DtMs)
 	if c.RateHz > 0 && c.DtMs > 0 && finite(c.RateHz) && finite(c.DtMs) {
 		if spf := 1000 / c.RateHz / c.DtMs; math.Abs(spf-math.Round(spf)) > 1e-9*spf || math.Round(spf) < 1 {
-			bad("dt_ms", "a frame of %v ms must be a whole number (≥ 1) of %v ms steps", 1000/c.RateHz, c.DtMs)
+			ck.bad("dt_ms", "a frame of %v ms must be a whole number (≥ 1) of %v ms steps", 1000/c.RateHz, c.DtMs)
 		}
 	}
-	if c.Excitatory < 1 {
-		bad("excitatory", "must be ≥ 1, got %d", c.Excitatory)
-	}
-	if c.Inhibitory < 1 {
-		bad("inhibitory", "must be ≥ 1, got %d", c.Inhibitory)
-	}
-	if !(c.ConnP >= 0 && c.ConnP <= 1) {
-		bad("conn_p", "must be in [0, 1], got %v", c.ConnP)
-	}
+	ck.atLeast("excitatory", c.Excitatory, 1)
+	ck.atLeast("inhibitory", c.Inhibitory, 1)
+	ck.closed("conn_p", c.ConnP, 0, 1)
 	if !(c.DelayMs >= c.DtMs) || !finite(c.DelayMs) {
-		bad("delay_ms", "must be finite and ≥ dt_ms (%v), got %v", c.DtMs, c.DelayMs)
+		ck.bad("delay_ms", "must be finite and ≥ dt_ms (%v), got %v", c.DtMs, c.DelayMs)
 	}
-	nonNegative("we_ns", c.WeNS)
-	nonNegative("wi_ns", c.WiNS)
-	if c.BackgroundN < 0 {
-		bad("background_n", "must be ≥ 0, got %d", c.BackgroundN)
-	}
-	nonNegative("background_hz", c.BackgroundHz)
-	nonNegative("background_ns", c.BackgroundNS)
-	isFinite("e_base_pa", c.EBasePA)
-	isFinite("i_base_pa", c.IBasePA)
-	nonNegative("drive_min_hz", c.DriveMinHz)
-	nonNegative("drive_max_hz", c.DriveMaxHz)
-	if c.DriveMaxHz < c.DriveMinHz {
-		bad("drive_max_hz", "must be ≥ drive_min_hz (%v), got %v", c.DriveMinHz, c.DriveMaxHz)
-	}
-	nonNegative("modulation_min_hz", c.ModulationMinHz)
-	nonNegative("modulation_max_hz", c.ModulationMaxHz)
-	if c.ModulationMaxHz < c.ModulationMinHz {
-		bad("modulation_max_hz", "must be ≥ modulation_min_hz (%v), got %v", c.ModulationMinHz, c.ModulationMaxHz)
-	}
-	nonNegative("drive_ns", c.DriveNS)
-	positive("ref_speed", c.RefSpeed)
-	nonNegative("speed_rms", c.SpeedRMS)
-	if c.VelocityTau <= 0 {
-		bad("velocity_tau", "must be > 0, got %v", c.VelocityTau)
-	}
-	positive("workspace", c.Workspace)
-	if c.Threads < 1 || c.Threads > maxThreads {
-		bad("threads", "must be in [1, %d], got %d", maxThreads, c.Threads)
-	}
+	ck.nonNegative("we_ns", c.WeNS)
+	ck.nonNegative("wi_ns", c.WiNS)
+	ck.atLeast("background_n", c.BackgroundN, 0)
+	ck.nonNegative("background_hz", c.BackgroundHz)
+	ck.nonNegative("background_ns", c.BackgroundNS)
+	ck.finite("e_base_pa", c.EBasePA)
+	ck.finite("i_base_pa", c.IBasePA)
+	ck.nonNegative("drive_min_hz", c.DriveMinHz)
+	ck.nonNegative("drive_max_hz", c.DriveMaxHz)
+	ck.notBelow("drive_max_hz", c.DriveMaxHz, "drive_min_hz", c.DriveMinHz)
+	ck.nonNegative("modulation_min_hz", c.ModulationMinHz)
+	ck.nonNegative("modulation_max_hz", c.ModulationMaxHz)
+	ck.notBelow("modulation_max_hz", c.ModulationMaxHz, "modulation_min_hz", c.ModulationMinHz)
+	ck.nonNegative("drive_ns", c.DriveNS)
+	ck.positive("ref_speed", c.RefSpeed)
+	ck.nonNegative("speed_rms", c.SpeedRMS)
+	ck.duration("velocity_tau", c.VelocityTau)
+	ck.positive("workspace", c.Workspace)
+	ck.intRange("threads", c.Threads, 1, maxThreads)
 	if c.Sheet.Grid < 1 {
-		bad("sheet.grid", "must be ≥ 1 (the recording electrodes), got %d", c.Sheet.Grid)
+		ck.bad("sheet.grid", "must be ≥ 1 (the recording electrodes), got %d", c.Sheet.Grid)
 	} else {
-		errs = append(errs, c.Sheet.validate("sheet")...)
+		ck.add(c.Sheet.validate("sheet")...)
 	}
-	if c.UnitsMin < 0 || c.UnitsMin > MaxUnitsPerElectrode {
-		bad("units_min", "must be in [0, %d], got %d", MaxUnitsPerElectrode, c.UnitsMin)
-	}
+	ck.intRange("units_min", c.UnitsMin, 0, MaxUnitsPerElectrode)
 	if c.UnitsMax < 1 || c.UnitsMax > MaxUnitsPerElectrode || c.UnitsMax < c.UnitsMin {
-		bad("units_max", "must be in [max(1, units_min = %d), %d], got %d", c.UnitsMin, MaxUnitsPerElectrode, c.UnitsMax)
+		ck.bad("units_max", "must be in [max(1, units_min = %d), %d], got %d", c.UnitsMin, MaxUnitsPerElectrode, c.UnitsMax)
 	}
-	positive("record_radius_um", c.RecordRadiusUM)
-	if !(c.MissProb >= 0 && c.MissProb <= 1) {
-		bad("miss_prob", "must be in [0, 1], got %v", c.MissProb)
+	ck.positive("record_radius_um", c.RecordRadiusUM)
+	ck.closed("miss_prob", c.MissProb, 0, 1)
+	ck.nonNegative("false_positive_hz", c.FalsePositiveHz)
+	if c.RateHz > 0 {
+		ck.notAbove("false_positive_hz", c.FalsePositiveHz, "rate_hz", c.RateHz)
 	}
-	nonNegative("false_positive_hz", c.FalsePositiveHz)
-	if c.RateHz > 0 && c.FalsePositiveHz > c.RateHz {
-		bad("false_positive_hz", "must be ≤ rate_hz (%v), got %v", c.RateHz, c.FalsePositiveHz)
-	}
-	if errs == nil {
+	if ck.ok() {
 		nc := c.network()
 		if err := nc.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("network: %w", err))
+			ck.add(fmt.Errorf("network: %w", err))
 		}
 	}
-	return errors.Join(errs...)
+	return ck.err()
 }
 
 // network returns the spiking network c describes.

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -122,72 +121,38 @@ func DefaultSeizureConfig() SeizureConfig {
 
 // Validate reports every problem of c at once, each as "key: message".
 func (c *SeizureConfig) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
-	positive := func(key string, v float64) {
-		if !(v > 0) || !finite(v) {
-			bad(key, "must be finite and > 0, got %v", v)
-		}
-	}
-	nonNegative := func(key string, v float64) {
-		if !(v >= 0) || !finite(v) {
-			bad(key, "must be finite and ≥ 0, got %v", v)
-		}
-	}
-	durations := func(key string, d time.Duration) {
-		if d <= 0 {
-			bad(key, "must be > 0, got %v", d)
-		}
-	}
-	positive("rate_hz", c.RateHz)
-	if err := c.JansenRit.Validate(); err != nil {
-		bad("jansen_rit", "%v", err)
-	}
-	nonNegative("input_hz", c.InputHz)
-	nonNegative("input_noise", c.InputNoise)
-	positive("gain_uv", c.GainUV)
-	positive("high_pass_hz", c.HighPassHz)
-	if c.HighPassHz >= c.RateHz/2 {
-		bad("high_pass_hz", "must be below the Nyquist frequency %v Hz, got %v", c.RateHz/2, c.HighPassHz)
-	}
-	nonNegative("delta_a", c.DeltaA)
-	durations("build", c.Build)
-	durations("recover", c.Recover)
-	durations("recover_lag", c.RecoverLag)
-	if !(c.Z0 >= 0 && c.Z0 <= 1) {
-		bad("z0", "must be in [0, 1], got %v", c.Z0)
-	}
-	durations("rms_tau", c.RMSTau)
-	durations("mean_tau", c.MeanTau)
-	positive("onset_mv", c.OnsetMV)
-	positive("offset_mv", c.OffsetMV)
-	if c.OffsetMV > c.OnsetMV {
-		bad("offset_mv", "must be ≤ onset_mv (%v), got %v", c.OnsetMV, c.OffsetMV)
-	}
-	durations("sync_rate_tau", c.SyncRateTau)
-	durations("sync_mean_tau", c.SyncMeanTau)
-	durations("sync_var_tau", c.SyncVarTau)
-	nonNegative("sync_onset", c.SyncOnset)
-	nonNegative("sync_offset", c.SyncOffset)
-	if c.SyncOffset > c.SyncOnset {
-		bad("sync_offset", "must be ≤ sync_onset (%v), got %v", c.SyncOnset, c.SyncOffset)
-	}
-	if c.Units < 0 || c.Units > maxUnits {
-		bad("units", "must be in [0, %d], got %d", maxUnits, c.Units)
-	}
-	nonNegative("rate_scale", c.RateScale)
-	if !(c.UnitSpread >= 0 && c.UnitSpread <= 1) {
-		bad("unit_spread", "must be in [0, 1], got %v", c.UnitSpread)
-	}
-	nonNegative("stim_gain_hz", c.StimGainHz)
-	positive("stim_ref_ua", c.StimRefUA)
-	durations("stim_tau", c.StimTau)
-	if c.StimQueue < 1 || c.StimQueue > maxUnits {
-		bad("stim_queue", "must be in [1, %d], got %d", maxUnits, c.StimQueue)
-	}
-	return errors.Join(errs...)
+	var ck checker
+	ck.positive("rate_hz", c.RateHz)
+	ck.nested("jansen_rit", c.JansenRit.Validate())
+	ck.nonNegative("input_hz", c.InputHz)
+	ck.nonNegative("input_noise", c.InputNoise)
+	ck.positive("gain_uv", c.GainUV)
+	ck.positive("high_pass_hz", c.HighPassHz)
+	ck.belowNyquist("high_pass_hz", c.HighPassHz, c.RateHz)
+	ck.nonNegative("delta_a", c.DeltaA)
+	ck.duration("build", c.Build)
+	ck.duration("recover", c.Recover)
+	ck.duration("recover_lag", c.RecoverLag)
+	ck.closed("z0", c.Z0, 0, 1)
+	ck.duration("rms_tau", c.RMSTau)
+	ck.duration("mean_tau", c.MeanTau)
+	ck.positive("onset_mv", c.OnsetMV)
+	ck.positive("offset_mv", c.OffsetMV)
+	ck.notAbove("offset_mv", c.OffsetMV, "onset_mv", c.OnsetMV)
+	ck.duration("sync_rate_tau", c.SyncRateTau)
+	ck.duration("sync_mean_tau", c.SyncMeanTau)
+	ck.duration("sync_var_tau", c.SyncVarTau)
+	ck.nonNegative("sync_onset", c.SyncOnset)
+	ck.nonNegative("sync_offset", c.SyncOffset)
+	ck.notAbove("sync_offset", c.SyncOffset, "sync_onset", c.SyncOnset)
+	ck.intRange("units", c.Units, 0, maxUnits)
+	ck.nonNegative("rate_scale", c.RateScale)
+	ck.closed("unit_spread", c.UnitSpread, 0, 1)
+	ck.nonNegative("stim_gain_hz", c.StimGainHz)
+	ck.positive("stim_ref_ua", c.StimRefUA)
+	ck.duration("stim_tau", c.StimTau)
+	ck.intRange("stim_queue", c.StimQueue, 1, maxUnits)
+	return ck.err()
 }
 
 // Streams of the seizure circuit's generators.
