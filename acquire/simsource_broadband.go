@@ -57,8 +57,9 @@ func broadbandMotor(o *SimOptions) sim.MotorCortexConfig {
 func init() { simPresets["broadband"] = broadbandPreset }
 
 // broadbandBrain adapts sim.BroadbandCortex: raw channels (µV), the motor
-// cortex's truth held per voltage frame; the motor cortex reports applied
-// stimuli itself.
+// cortex's truth held per voltage frame; stimulation is scheduled on the
+// voltage clock (BroadbandCortex.Stimulate converts it to the motor
+// cortex's frames) and the motor cortex reports applied stimuli itself.
 type broadbandBrain struct {
 	c     *sim.BroadbandCortex
 	names []string
@@ -68,7 +69,7 @@ func (a *broadbandBrain) Rate() float64          { return a.c.Broadband().Rate()
 func (a *broadbandBrain) Sample() int64          { return a.c.Broadband().Sample() }
 func (a *broadbandBrain) Channels() int          { return a.c.Broadband().Channels() }
 func (a *broadbandBrain) TruthNames() []string   { return a.names }
-func (a *broadbandBrain) Target() sim.Stimulable { return a.c.Brain() }
+func (a *broadbandBrain) Target() sim.Stimulable { return a.c }
 func (a *broadbandBrain) ReportsApplied() bool   { return true }
 func (a *broadbandBrain) Advance(frames int, b *Block) {
 	b.Data, b.Truth = a.c.Advance(frames, b.Data, b.Truth)

@@ -121,3 +121,6 @@ func (l *Loop) WarmupSeconds() float64 {
 	}
 	return float64(l.timing.warmS.Load()) / l.rate
 }
+
+// Channels returns the source's channel count.
+func (l *Loop) Channels() int { return l.channels }

@@ -387,6 +387,23 @@ func (c *BroadbandCortex) Brain() *MotorCortex { return c.brain }
 // Broadband returns the renderer.
 func (c *BroadbandCortex) Broadband() *Broadband { return c.bb }
 
+// Stimulate stimulates the motor cortex behind the voltage. s.Sample is on
+// the voltage clock (the stream's): it is converted to the first brain
+// frame at or after it, ⌈Sample/Ratio⌉, so that a pulse scheduled for a
+// future voltage frame is not applied up to Ratio times too late.
+func (c *BroadbandCortex) Stimulate(s Stimulus) error {
+	if s.Sample > 0 {
+		r := int64(c.ratio)
+		s.Sample = s.Sample/r + min(1, s.Sample%r)
+	}
+	return c.brain.Stimulate(s)
+}
+
+// StopStimulation stops the motor cortex's stimulation.
+func (c *BroadbandCortex) StopStimulation() { c.brain.StopStimulation() }
+
+var _ Stimulable = (*BroadbandCortex)(nil)
+
 // Ratio returns the voltage frames per brain frame.
 func (c *BroadbandCortex) Ratio() int { return c.ratio }
 

@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -301,4 +303,59 @@ func TestBroadbandCortexBlocks(t *testing.T) {
 			t.Fatalf("truth %d: %g vs %g", i, t30[i], t7[i])
 		}
 	}
+}
+
+// ExampleBroadband renders 2 ms of 4 channels at 30 kHz with one spike on
+// channel 2 and no background, and finds the waveform's trough.
+func ExampleBroadband() {
+	cfg := DefaultBroadbandConfig()
+	cfg.Channels, cfg.NoiseUV = 4, 0
+	bb, err := NewBroadband(cfg)
+	if err != nil {
+		panic(err)
+	}
+	_ = bb.Spike(2, 6) // waveform from frame 6
+	v := bb.Render(nil, 60)
+	lo, at := float32(0), 0
+	for f := range 60 {
+		if x := v[f*4+2]; x < lo {
+			lo, at = x, f
+		}
+	}
+	fmt.Printf("%d frames rendered, trough on channel 2 at frame %d (%.1f ms after the spike), below −40 µV: %v\n",
+		len(v)/4, at, float64(at-6)/30, lo < -40)
+	// Output: 60 frames rendered, trough on channel 2 at frame 15 (0.3 ms after the spike), below −40 µV: true
+}
+
+// TestBroadbandCortexStimulate: a stimulus timed on the voltage clock
+// reaches the motor-cortex frame holding that voltage frame (⌈s/30⌉), not a
+// frame 30 times later.
+func TestBroadbandCortexStimulate(t *testing.T) {
+	var got []int64
+	mc := DefaultMotorCortexConfig()
+	mc.Units = 16
+	var brain *MotorCortex
+	// Advanced one brain frame per call below, so Sample is the frame.
+	mc.OnApplied = func(_, _ int64) { got = append(got, brain.Sample()) }
+	brain, err := NewMotorCortex(mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewBroadbandCortex(brain, smallBroadband(t, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []int64{0, 301, 600} { // brain frames: next, 11, 20
+		if err := c.Stimulate(Stimulus{Electrode: 5, AmplitudeUA: 20, PhaseUS: 100, Count: 1, Sample: s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var v []float32
+	for range 30 {
+		v, _ = c.Advance(30, v[:0], nil)
+	}
+	if !slices.Equal(got, []int64{0, 11, 20}) {
+		t.Errorf("applied at brain frames %v, want [0 11 20]", got)
+	}
+	c.StopStimulation()
 }

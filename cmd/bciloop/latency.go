@@ -18,6 +18,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/bciloop/bciloop/acquire"
 	"github.com/bciloop/bciloop/decode"
 	"github.com/bciloop/bciloop/loop"
 	"github.com/bciloop/bciloop/sim"
@@ -250,7 +251,7 @@ func measureLatency(ctx context.Context, cfg loop.Config, o latencyOptions, log 
 	if err := l.Connect(); err != nil {
 		return nil, err
 	}
-	peer, err := startLatencyPeer(ctx, l.URL(), cfg.Rig, stderr)
+	peer, err := startLatencyPeer(ctx, l.URL(), cfg.Rig, cfg.Decoder.Type == "none", stderr)
 	if err != nil {
 		_, _ = l.Run(canceled())
 		return nil, err
@@ -262,6 +263,20 @@ func measureLatency(ctx context.Context, cfg loop.Config, o latencyOptions, log 
 			_, _ = l.Run(canceled())
 			return nil, err
 		}
+	}
+	if cfg.Decoder.Type == "none" {
+		// No commands, hence no probes from the loop: a bare hop of the
+		// bins message's size, once per bin, from a connection of its own.
+		stopProbe, err := startBareProber(ctx, l.URL(), cfg.Rig, acquire.WireHeaderSize+4*l.Channels(), cfg.Bin.Width)
+		if err != nil {
+			peer.stop()
+			if ext != nil {
+				ext.stop()
+			}
+			_, _ = l.Run(canceled())
+			return nil, err
+		}
+		defer stopProbe()
 	}
 	rctx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
@@ -304,7 +319,11 @@ func measureLatency(ctx context.Context, cfg loop.Config, o latencyOptions, log 
 			}
 		}
 	}
-	if e2e, bare := rep.row("e2e"), rep.row("bare"); e2e != nil && bare != nil && bare.Q.P50 > 0 {
+	e2e := rep.row("e2e")
+	if e2e == nil {
+		e2e = rep.row("bins-e2e") // no commands: the bins stream is the end of the pipeline
+	}
+	if bare := rep.row("bare"); e2e != nil && bare != nil && bare.Q.P50 > 0 {
 		rep.RatioP50, rep.RatioP99 = e2e.Q.P50/bare.Q.P50, e2e.Q.P99/bare.Q.P99
 	}
 	return rep, nil
@@ -458,12 +477,12 @@ type latencyPeer struct {
 
 // startLatencyPeer starts this binary again as the subscriber of the rig's
 // commands and probes, and waits until it is subscribed.
-func startLatencyPeer(ctx context.Context, url, rig string, stderr io.Writer) (*latencyPeer, error) {
+func startLatencyPeer(ctx context.Context, url, rig string, bins bool, stderr io.Writer) (*latencyPeer, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("latency: finding this executable to start the subscriber: %w", err)
 	}
-	c := exec.Command(exe, latencyPeerCmd, "--nats", url, "--rig", rig)
+	c := exec.Command(exe, latencyPeerCmd, "--nats", url, "--rig", rig, fmt.Sprintf("--bins=%v", bins))
 	c.Env = os.Environ()
 	c.Stderr = stderr
 	stdin, err := c.StdinPipe()
@@ -535,6 +554,14 @@ func rawLoad(c *loop.Config) {
 		c.Decoder.Type = "kalman-ss"
 		c.Decoder.Kalman.QRidge = 0.05
 	}
+	// Back-pressure drops blocks older than run.queue blocks. On the
+	// shared 2-core VM this was measured on, scheduling stalls of the
+	// pipeline thread longer than the default 16 blocks (16 ms) happen
+	// every minute at a load of 2–4 (the sim's own wake-up lateness, row
+	// pace, has p99.9 of 5–11 ms there), and the raw load's block is 30×
+	// the data of a spike block; 64 ms absorb most. A late block is then
+	// processed and counted as a deadline miss instead of being dropped.
+	c.Run.Queue = max(c.Run.Queue, 64)
 }
 
 // eegLoad is scalp EEG (sim preset eeg) of n channels at rate Hz, one

@@ -20,7 +20,9 @@ import (
 )
 
 // cmdLatencyPeer is the subscriber process of `bciloop latency`: it
-// subscribes to bciloop.<rig>.cmd and .probe, stamps every message on
+// subscribes to bciloop.<rig>.cmd and .probe (and, with --bins, .bins:
+// only when the run publishes no commands, so that the commands do not
+// share the process with a second stream), stamps every message on
 // receipt (acquire.Now, first thing in the handler), says "ready" on
 // stdout once subscribed, and when its stdin closes prints one JSON
 // peerResult and exits.
@@ -29,6 +31,7 @@ func cmdLatencyPeer(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.SetOutput(stderr)
 	url := fs.String("nats", nats.DefaultURL, "NATS server URL")
 	rig := fs.String("rig", "demo", "rig name")
+	withBins := fs.Bool("bins", false, "also subscribe to the bins stream (runs without commands)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
@@ -74,8 +77,10 @@ func cmdLatencyPeer(ctx context.Context, args []string, stdout, stderr io.Writer
 		mu.Unlock()
 	}
 	prefix := "bciloop." + *rig + "."
-	if _, err := nc.Subscribe(prefix+"bins", onBins); err != nil {
-		return err
+	if *withBins {
+		if _, err := nc.Subscribe(prefix+"bins", onBins); err != nil {
+			return err
+		}
 	}
 	if _, err := nc.Subscribe(prefix+"cmd", onCmd); err != nil {
 		return err

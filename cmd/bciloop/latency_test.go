@@ -79,7 +79,7 @@ func TestLatencyCommand(t *testing.T) {
 		t.Fatalf("warm %v, measured %.2f s, want 2 s", s.Warm, rep.MeasuredS)
 	}
 	// 2 s of 20 ms bins: about 100 commands, each received by the peer.
-	for _, name := range []string{"queue", "bin", "decode", "publish", "block", "e2e", "cmd-hop", "bare", "bins-e2e"} {
+	for _, name := range []string{"queue", "bin", "decode", "publish", "block", "e2e", "cmd-hop", "bare"} {
 		if n := rowCount(rep, name); n < 80 {
 			t.Errorf("%s: %d measurements, want ≈ 100 or more", name, n)
 		}
@@ -122,6 +122,12 @@ func TestLatencyExternal(t *testing.T) {
 	ext, stim := rep.row("external"), rep.row("stim")
 	if ext == nil || stim == nil || ext.Q.Count < 80 || stim.Q.Count < 80 {
 		t.Fatalf("external %+v, stim %+v", ext, stim)
+	}
+	if n := rowCount(rep, "bins-e2e"); n < 80 {
+		t.Errorf("%d bins received by the other process in a run without commands", n)
+	}
+	if n := rowCount(rep, "bare"); n < 80 {
+		t.Errorf("%d bare probes in a run without commands, want one per bin", n)
 	}
 	if stim.Q.P50 < ext.Q.P50 {
 		t.Errorf("stimulation applied (p50 %.0f µs) before the command was received (p50 %.0f µs)", stim.Q.P50, ext.Q.P50)
