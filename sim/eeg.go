@@ -65,9 +65,9 @@ type EEGConfig struct {
 	RestFraction float64       `yaml:"rest_fraction"` // share of rest trials; the others split left/right equally
 }
 
-// eegElectrodes holds idealised spherical positions of 10–20 electrodes
-// (polar angle from Cz and azimuth from the nasion towards the left, in
-// degrees), in the convention of BESA's spherical head: the inner ring
+// eegElectrodes holds idealised spherical positions of the 10–20
+// electrodes (polar angle from Cz and azimuth from the nasion towards the
+// left, in degrees; init adds the 10–10 electrodes of a 64-channel cap), in the convention of BESA's spherical head: the inner ring
 // (Fz, C3, Cz…Pz) at 46°, the outer ring (Fp1…O2, T7, T8) at 92°, the
 // diagonals F3, F4, P3, P4 at 60° (see Jurcak et al. 2007, NeuroImage
 // 34:1600, for the 10–20 system and its variants).
@@ -77,6 +77,48 @@ var eegElectrodes = map[string][2]float64{
 	"T7": {92, 90}, "C3": {46, 90}, "Cz": {0, 0}, "C4": {46, -90}, "T8": {92, -90},
 	"P7": {92, 126}, "P3": {60, 141}, "Pz": {46, 180}, "P4": {60, -141}, "P8": {92, -126},
 	"O1": {92, 162}, "Oz": {92, 180}, "O2": {92, -162},
+}
+
+// eeg1010Midpoints defines the 10–10 electrodes of the 64-channel montage
+// (the BCI2000 cap of the PhysioNet EEG Motor Movement/Imagery dataset,
+// Schalk et al. 2004) not in the 10–20 set above: each lies midway, on the
+// sphere, between two neighbours, as the 10–10 system places its
+// intermediate positions (Chatrian et al. 1985; Jurcak et al. 2007). Order
+// matters: later entries use earlier ones.
+var eeg1010Midpoints = [][3]string{
+	{"F1", "Fz", "F3"}, {"F2", "Fz", "F4"}, {"F5", "F3", "F7"}, {"F6", "F4", "F8"},
+	{"C1", "Cz", "C3"}, {"C2", "Cz", "C4"}, {"C5", "C3", "T7"}, {"C6", "C4", "T8"},
+	{"P1", "Pz", "P3"}, {"P2", "Pz", "P4"}, {"P5", "P3", "P7"}, {"P6", "P4", "P8"},
+	{"FCz", "Fz", "Cz"}, {"FC1", "F1", "C1"}, {"FC2", "F2", "C2"}, {"FC3", "F3", "C3"},
+	{"FC4", "F4", "C4"}, {"FC5", "F5", "C5"}, {"FC6", "F6", "C6"},
+	{"CPz", "Cz", "Pz"}, {"CP1", "C1", "P1"}, {"CP2", "C2", "P2"}, {"CP3", "C3", "P3"},
+	{"CP4", "C4", "P4"}, {"CP5", "C5", "P5"}, {"CP6", "C6", "P6"},
+	{"AFz", "Fpz", "Fz"}, {"AF3", "Fp1", "F3"}, {"AF4", "Fp2", "F4"},
+	{"POz", "Pz", "Oz"}, {"PO3", "P3", "O1"}, {"PO4", "P4", "O2"},
+}
+
+// eeg1010Ring holds the 10–10 electrodes on the outer ring (polar 92°, 18°
+// apart like the 10–20 ring) and the ring below it (115°: T9, T10, Iz).
+var eeg1010Ring = map[string][2]float64{
+	"Fpz": {92, 0}, "AF7": {92, 36}, "AF8": {92, -36}, "FT7": {92, 72}, "FT8": {92, -72},
+	"TP7": {92, 108}, "TP8": {92, -108}, "PO7": {92, 144}, "PO8": {92, -144},
+	"T9": {115, 90}, "T10": {115, -90}, "Iz": {115, 180},
+}
+
+func init() {
+	for k, v := range eeg1010Ring {
+		eegElectrodes[k] = v
+	}
+	for _, m := range eeg1010Midpoints {
+		a, b := sphere(eegElectrodes[m[1]][0], eegElectrodes[m[1]][1]), sphere(eegElectrodes[m[2]][0], eegElectrodes[m[2]][1])
+		// The midpoint of the shorter great-circle arc: the normalised sum.
+		c := [3]float64{a[0] + b[0], a[1] + b[1], a[2] + b[2]}
+		n := math.Sqrt(c[0]*c[0] + c[1]*c[1] + c[2]*c[2])
+		eegElectrodes[m[0]] = [2]float64{
+			math.Acos(c[2]/n) * 180 / math.Pi,
+			math.Atan2(-c[0], c[1]) * 180 / math.Pi,
+		}
+	}
 }
 
 // EEGElectrodes returns the names of the electrodes EEGConfig.Channels may

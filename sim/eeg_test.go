@@ -389,3 +389,58 @@ func BenchmarkEEGAdvance(b *testing.B) {
 		e.Advance(250, dst[:0], truth[:0])
 	}
 }
+
+// TestEEG64Montage: the electrode table holds the 64 channels of the
+// BCI2000 cap of the PhysioNet EEG Motor Movement/Imagery dataset (the EDF
+// labels of S001R04, without their padding dots), at distinct positions,
+// the 10–10 ones midway between their 10–20 neighbours, and a 64-channel
+// EEG builds and runs.
+func TestEEG64Montage(t *testing.T) {
+	physionet := strings.Fields(`FC5 FC3 FC1 FCz FC2 FC4 FC6 C5 C3 C1 Cz C2 C4 C6 CP5 CP3 CP1 CPz CP2 CP4 CP6
+		Fp1 Fpz Fp2 AF7 AF3 AFz AF4 AF8 F7 F5 F3 F1 Fz F2 F4 F6 F8 FT7 FT8 T7 T8 T9 T10 TP7 TP8
+		P7 P5 P3 P1 Pz P2 P4 P6 P8 PO7 PO3 POz PO4 PO8 O1 Oz O2 Iz`)
+	if len(physionet) != 64 {
+		t.Fatalf("%d names in the montage", len(physionet))
+	}
+	all := EEGElectrodes()
+	if len(all) != 64 {
+		t.Fatalf("%d electrodes, want 64: %v", len(all), all)
+	}
+	seen := map[[2]float64]string{}
+	for _, n := range physionet {
+		p, ok := eegElectrodes[n]
+		if !ok {
+			t.Fatalf("no position for %s", n)
+		}
+		if o, dup := seen[p]; dup {
+			t.Fatalf("%s and %s at the same position %v", n, o, p)
+		}
+		seen[p] = n
+	}
+	// On one coronal arc, C1 lies at half C3's polar angle; FCz halfway
+	// from Fz to Cz; left and right mirror each other.
+	near := func(a, b [2]float64) bool { return math.Abs(a[0]-b[0]) < 1e-9 && math.Abs(a[1]-b[1]) < 1e-9 }
+	if !near(eegElectrodes["C1"], [2]float64{23, 90}) || !near(eegElectrodes["FCz"], [2]float64{23, 0}) ||
+		!near(eegElectrodes["FC3"], [2]float64{eegElectrodes["FC4"][0], -eegElectrodes["FC4"][1]}) {
+		t.Fatalf("C1 %v, FCz %v, FC3 %v, FC4 %v", eegElectrodes["C1"], eegElectrodes["FCz"], eegElectrodes["FC3"], eegElectrodes["FC4"])
+	}
+	cfg := DefaultEEGConfig()
+	cfg.Channels, cfg.RateHz = physionet, 1000
+	e, err := NewEEG(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, _ := e.Advance(1000, nil, nil)
+	if len(dst) != 64*1000 {
+		t.Fatalf("%d samples", len(dst))
+	}
+	var sd [64]float64
+	for i, v := range dst {
+		sd[i%64] += float64(v) * float64(v)
+	}
+	for c, s := range sd {
+		if s == 0 || math.IsNaN(s) {
+			t.Fatalf("channel %s is flat or NaN", physionet[c])
+		}
+	}
+}

@@ -91,6 +91,7 @@ type partRT struct {
 	lo, hi  int32
 	spk     [2][]int32
 	scratch []int32
+	coba    []cobaK     // per population: the coefficients of this step (scaled conductances)
 	rq      []refrQueue // per population: its refractory neurons in this partition
 	_       [64]byte    // keeps partitions on separate cache lines
 }
@@ -160,7 +161,7 @@ type engine struct {
 	// Neuron state, struct of arrays.
 	v      []float64 // membrane potential, mV
 	u      []float64 // recovery variable u (izhikevich) or adaptation w (adex, pA); nil without them
-	se, si []float64 // excitatory and inhibitory synaptic state, pA or nS
+	se, si []float64 // excitatory and inhibitory synaptic state, pA or nS (maybe scaled: condScale)
 	iext   []float64 // external current, pA (constant plus injections)
 	last   []int64   // step of the last spike (refractory while t − last ≤ nref)
 
@@ -174,6 +175,9 @@ type engine struct {
 	rng     []uint64 // SplitMix64 state per (stream, block)
 	nblocks int
 	simd    bool // vector kernels (engine_amd64.s) and their FMA scalar twins
+	// scaled: the conductances are stored lazily decayed while the vector
+	// kernels run (see condScale); nil when some population does not allow it.
+	scaled *condScale
 
 	parts   []partRT
 	threads int
@@ -332,6 +336,7 @@ func build(cfg NetworkConfig) (*engine, error) {
 		pt.spk[1] = make([]int32, 0, hi-lo)
 		pt.scratch = make([]int32, 0, hi-lo)
 		pt.rq = make([]refrQueue, len(e.pops))
+		pt.coba = make([]cobaK, len(e.pops))
 		for k, c := range e.pops {
 			if m := min(hi, int(c.hi)) - max(lo, int(c.lo)); m > 0 && c.nref > 0 {
 				pt.rq[k] = refrQueue{neuron: make([]int32, m), step: make([]int64, m)}
@@ -354,6 +359,7 @@ func build(cfg NetworkConfig) (*engine, error) {
 		e.last[i] = math.MinInt64 / 2
 	}
 	e.initState()
+	e.scaled = newCondScale(e.pops)
 
 	if w := cfg.Sheet.WidthUM; w > 0 {
 		e.x, e.y = make([]float64, n), make([]float64, n)
@@ -589,13 +595,27 @@ func (e *engine) stepPart(p int, t int64) {
 	pt := &e.parts[p]
 	lo, hi := int(pt.lo), int(pt.hi)
 	plan := &e.stim.plan[t&1]
+	sc := e.scaling()
+	sE, sI := 1.0, 1.0 // the factors from conductances to the stored state
+	if sc != nil {
+		k := int(t % condPeriod)
+		if k == 0 && t > 0 {
+			sc.renormalize(e, lo, hi)
+		}
+		sE, sI = sc.inve[k], sc.invi[k]
+		for j := range e.pops {
+			if e.pops[j].kind == kindLIFCond {
+				sc.coefficients(&pt.coba[j], &e.pops[j], k)
+			}
+		}
+	}
 	if plan.inject {
 		e.applyInjections(plan, lo, hi)
 	}
 	if t > 0 {
 		prev := (t - 1) & 1
 		for j := range e.projs {
-			e.deliver(&e.projs[j], p, t, prev)
+			e.deliver(&e.projs[j], p, t, prev, sE, sI)
 		}
 	}
 	n := e.n
@@ -603,15 +623,15 @@ func (e *engine) stepPart(p int, t int64) {
 	bufE, bufI := e.buf[0][slot:slot+n], e.buf[1][slot:slot+n]
 	for j := range e.inputs {
 		in := &e.inputs[j]
-		dst := bufE
+		dst, s := bufE, 1.0
 		switch {
 		case !in.direct:
 		case in.rec == 0:
-			dst = e.se
+			dst, s = e.se, sE
 		default:
-			dst = e.si
+			dst, s = e.si, sI
 		}
-		e.drive(in, lo, hi, dst)
+		e.drive(in, lo, hi, dst, s)
 	}
 	spk := pt.spk[t&1][:0]
 	for k := range e.pops {
@@ -639,8 +659,12 @@ func (e *engine) stepPart(p int, t int64) {
 			kernLIFDeltaFMA(c, a, b, e.v, iext, bufE)
 		case c.kind == kindLIFDelta:
 			kernLIFDelta(c, a, b, e.v, iext, bufE)
+		case c.kind == kindLIFCond && sc != nil:
+			spk = kernLIFCondFMA(c, &pt.coba[k], a, b, e.v, e.se, e.si, iext, inE, inI, sE, sI, e.last, t, spk)
+			fused = true
 		case c.kind == kindLIFCond && e.simd:
-			spk = kernLIFCondFMA(c, a, b, e.v, e.se, e.si, iext, inE, inI, e.last, t, spk)
+			spk = kernLIFCondFMA(c, &c.simd.coba, a, b, e.v, e.se, e.si, iext, inE, inI, 1, 1, e.last, t, spk)
+			decayCond(c, a, b, e.se, e.si)
 			fused = true
 		case c.kind == kindLIFCond:
 			kernLIFCond(c, a, b, e.v, e.se, e.si, iext, inE, inI)
@@ -683,17 +707,18 @@ func (e *engine) stepPart(p int, t int64) {
 // along projection pr to the neurons of partition p: into the synaptic
 // state directly when every synapse has a delay of one step (the input of
 // this step), else into the ring-buffer slot of its arrival.
-func (e *engine) deliver(pr *projRT, p int, t, prev int64) {
+func (e *engine) deliver(pr *projRT, p int, t, prev int64, sE, sI float64) {
 	np := e.threads + 1
 	n := e.n
 	ns := e.nslot
 	base := int((t - 1) % int64(ns)) // slot of delay 0
 	var row []float64                // destination of a constant delay
+	f := 1.0                         // factor of the weights into row (see condScale)
 	switch {
 	case pr.direct && pr.rec == 0:
-		row = e.se
+		row, f = e.se, sE
 	case pr.direct:
-		row = e.si
+		row, f = e.si, sI
 	case pr.dl == nil:
 		sl := base + int(pr.d)
 		if sl >= ns {
@@ -718,9 +743,9 @@ func (e *engine) deliver(pr *projRT, p int, t, prev int64) {
 			switch {
 			case a == b:
 			case row != nil && pr.wts == nil:
-				addConst(row, tgt[a:b], pr.w)
+				addConst(row, tgt[a:b], pr.w*f)
 			case row != nil:
-				addWeights(row, tgt[a:b], pr.wts[a:b])
+				addWeights(row, tgt[a:b], pr.wts[a:b], f)
 			default:
 				dl := pr.dl[a:b]
 				for k, j := range tgt[a:b] {
@@ -750,14 +775,28 @@ func addConst(row []float64, tgt []int32, w float64) {
 		return
 	}
 	base := unsafe.Pointer(unsafe.SliceData(row))
+	// Four at a time: fewer loop instructions per target. The additions
+	// stay in target order (a target may repeat).
+	for len(tgt) >= 4 {
+		t4 := tgt[:4]
+		p0 := (*float64)(unsafe.Add(base, uintptr(t4[0])*8))
+		*p0 += w
+		p1 := (*float64)(unsafe.Add(base, uintptr(t4[1])*8))
+		*p1 += w
+		p2 := (*float64)(unsafe.Add(base, uintptr(t4[2])*8))
+		*p2 += w
+		p3 := (*float64)(unsafe.Add(base, uintptr(t4[3])*8))
+		*p3 += w
+		tgt = tgt[4:]
+	}
 	for _, j := range tgt {
 		p := (*float64)(unsafe.Add(base, uintptr(j)*8))
 		*p += w
 	}
 }
 
-// addWeights adds ws[k] to row[tgt[k]] for every k (as addConst).
-func addWeights(row []float64, tgt []int32, ws []float32) {
+// addWeights adds ws[k]·s to row[tgt[k]] for every k (as addConst).
+func addWeights(row []float64, tgt []int32, ws []float32, s float64) {
 	if len(row) == 0 {
 		return
 	}
@@ -765,18 +804,18 @@ func addWeights(row []float64, tgt []int32, ws []float32) {
 	ws = ws[:len(tgt)]
 	for k, j := range tgt {
 		p := (*float64)(unsafe.Add(base, uintptr(j)*8))
-		*p += float64(ws[k])
+		*p += float64(ws[k]) * s
 	}
 }
 
 // drive adds the Poisson input in to dst (the synaptic state, or the
 // buffer slot of this step) for its neurons within [lo, hi).
-func (e *engine) drive(in *inputRT, lo, hi int, dst []float64) {
+func (e *engine) drive(in *inputRT, lo, hi int, dst []float64, s float64) {
 	a, b := max(lo, int(in.lo)), min(hi, int(in.hi))
 	if a >= b {
 		return
 	}
-	w := in.w
+	w := in.w * s
 	tab := &in.table
 	states := e.rng[in.stream*e.nblocks:]
 	for blk := a / blockSize; blk*blockSize < b; blk++ {

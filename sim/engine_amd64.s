@@ -83,6 +83,8 @@ deltadone:
 // cobaK: ae 0, ai 32, xl 64, xe 96, xi 128, yl 160, ee 192, yi 224,
 // vth 256, xmax 288, c0 320, c1 352, … c7 544.
 //
+// se and si are only read: the caller keeps the decay of the conductances
+// in the coefficients xe, xi, yi (condScale) or decays them itself.
 // The eight coefficients of φ₁ stay in Y8–Y15; the others are memory
 // operands. Loads, not arithmetic, bound this loop when every coefficient
 // is a memory operand (Zen 3 loads two 256-bit operands per cycle).
@@ -116,10 +118,6 @@ cobaloop:
 	VMOVMSKPD Y4, R8
 	TESTQ R8, R8
 	JNZ  cobaslow                // the scalar kernel takes this group
-	VMULPD  0(AX), Y0, Y4        // ge·ae
-	VMULPD  32(AX), Y1, Y5       // gi·ai
-	VMOVUPD Y4, (SI)
-	VMOVUPD Y5, (DX)
 	VMOVUPD 160(AX), Y6
 	VFMADD231PD 224(AX), Y1, Y6  // y = fma(gi, yi, yl)
 

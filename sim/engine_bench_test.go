@@ -109,7 +109,7 @@ func BenchmarkKernels(b *testing.B) {
 				for b.Loop() {
 					switch {
 					case kind == "lif-cond" && simd:
-						spk = kernLIFCondFMA(&c, 0, 4000, e.v, e.se, e.si, nil, nil, nil, e.last, 1, spk[:0])
+						spk = kernLIFCondFMA(&c, &c.simd.coba, 0, 4000, e.v, e.se, e.si, nil, nil, nil, 1, 1, e.last, 1, spk[:0])
 						continue // threshold fused
 					case kind == "lif-cond":
 						kernLIFCond(&c, 0, 4000, e.v, e.se, e.si, nil, nil, nil)

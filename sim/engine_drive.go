@@ -46,13 +46,14 @@ func (nw *Network) AddInput(r Receptor, first int, w []float64) error {
 			}
 		}
 	}
-	dst := e.se
+	dst, rec := e.se, 0
 	if r == Inh {
-		dst = e.si
+		dst, rec = e.si, 1
 	}
 	dst = dst[first:hi]
+	f := e.synFactor(rec, e.step.Load()) // the state may be stored scaled (condScale)
 	for j, x := range w[:len(dst)] {
-		dst[j] += x
+		dst[j] += x * f
 	}
 	return nil
 }

@@ -116,30 +116,59 @@ func kernLIFDeltaFMA(c *popRT, a, b int, v, iext []float64, in []float64) {
 // and applies the threshold of step t in the same pass: a neuron at
 // V ≥ V_th that is not refractory (t − last > nref) resets and is appended
 // to spk (ascending). Refractory neurons are left to the clamp.
-func kernLIFCondFMA(c *popRT, a, b int, v, se, si, iext []float64, inE, inI []float64, last []int64, t int64, spk []int32) []int32 {
+//
+// It reads se and si as the conductances scaled by 1/S_e and 1/S_i (see
+// condScale), the factors folded into the coefficients k (k.xe = xe·S_e,
+// k.xi = xi·S_i, k.yi = yi·S_i), and leaves them unchanged: the decay lives
+// in the factors. Ring-buffer input inE, inI (in nS) enters the stored
+// state times sE = 1/S_e and sI = 1/S_i. Without scaling (k the
+// population's own coefficients, sE = sI = 1) the caller decays se and si
+// after the step (decayCond).
+func kernLIFCondFMA(c *popRT, k *cobaK, a, b int, v, se, si, iext []float64, inE, inI []float64, sE, sI float64, last []int64, t int64, spk []int32) []int32 {
 	v, se, si, last = v[a:b], se[a:b], si[a:b], last[a:b]
 	se, si, last = se[:len(v)], si[:len(v)], last[:len(v)]
 	if inE != nil {
-		addInput(se, si, inE[a:b], inI[a:b])
+		addInputScaled(se, si, inE[a:b], inI[a:b], sE, sI)
 	}
 	if iext != nil {
 		iext = iext[a:b]
-		return condFMA(c, v, se, si, iext[:len(v)], last, t, a, spk)
+		return condFMA(c, k, v, se, si, iext[:len(v)], last, t, a, spk)
 	}
 	n4 := len(v) &^ 3
 	i := 0
 	for i < n4 {
-		done, stop := cobaAVX(&v[i], &se[i], &si[i], n4-i, &c.simd.coba)
+		done, stop := cobaAVX(&v[i], &se[i], &si[i], n4-i, k)
 		i += done
 		switch stop {
 		case cobaSlow: // a group with x > 1/2
-			spk = condFMA(c, v[i:i+4], se[i:i+4], si[i:i+4], nil, last[i:i+4], t, a+i, spk)
+			spk = condFMA(c, k, v[i:i+4], se[i:i+4], si[i:i+4], nil, last[i:i+4], t, a+i, spk)
 			i += 4
 		case cobaCross: // the group before i holds a crossing
 			spk = crossings(c, v[i-4:i], last[i-4:i], t, a+i-4, spk)
 		}
 	}
-	return condFMA(c, v[i:], se[i:], si[i:], nil, last[i:], t, a+i, spk)
+	return condFMA(c, k, v[i:], se[i:], si[i:], nil, last[i:], t, a+i, spk)
+}
+
+// addInputScaled moves the ring-buffer slot into the synaptic state, times
+// sE and sI.
+func addInputScaled(se, si, inE, inI []float64, sE, sI float64) {
+	se, si, inI = se[:len(inE)], si[:len(inE)], inI[:len(inE)]
+	for i := range inE {
+		se[i] += inE[i] * sE
+		si[i] += inI[i] * sI
+		inE[i], inI[i] = 0, 0
+	}
+}
+
+// decayCond multiplies the conductances of neurons [a, b) by e^{−dt/τ}.
+func decayCond(c *popRT, a, b int, se, si []float64) {
+	se, si = se[a:b], si[a:b]
+	si = si[:len(se)]
+	ae, ai := c.ae, c.ai
+	for i := range se {
+		se[i], si[i] = se[i]*ae, si[i]*ai
+	}
 }
 
 // Stops of cobaAVX.
@@ -162,18 +191,17 @@ func crossings(c *popRT, v []float64, last []int64, t int64, first int, spk []in
 	return spk
 }
 
-// condFMA is the scalar FMA conductance-based update of v, se, si, last
-// (equal lengths; iext nil or equal length; first is the index of v[0])
-// with the threshold of crossings.
-func condFMA(c *popRT, v, se, si, iext []float64, last []int64, t int64, first int, spk []int32) []int32 {
+// condFMA is the scalar FMA conductance-based update of v and last (equal
+// lengths with se, si; iext nil or equal length; first is the index of
+// v[0]) with the threshold of crossings; it reads se and si as
+// kernLIFCondFMA does.
+func condFMA(c *popRT, k *cobaK, v, se, si, iext []float64, last []int64, t int64, first int, spk []int32) []int32 {
 	se, si, last = se[:len(v)], si[:len(v)], last[:len(v)]
-	ae, ai := c.ae, c.ai
-	xl, xe, xi, yl, yi, ee := c.xl, c.xe, c.xi, c.yl, c.yi, c.ee
+	xl, xe, xi, yl, yi, ee := c.xl, k.xe[0], k.xi[0], c.yl, k.yi[0], c.ee
 	vth, vr, nref := c.vth, c.vreset, int64(c.nref)
 	for i := range v {
 		ge, gi := se[i], si[i]
 		x := math.FMA(gi, xi, math.FMA(ge, xe, xl))
-		se[i], si[i] = ge*ae, gi*ai
 		var ph float64
 		if x > phiMaxX {
 			ph = (1 - expNeg(x)) / x

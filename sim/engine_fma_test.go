@@ -56,7 +56,7 @@ func TestVectorKernels(t *testing.T) {
 					free.vth = math.Inf(1)
 					free.setSIMD()
 					v3, se3, si3 := slices.Clone(v), slices.Clone(se), slices.Clone(si)
-					kernLIFCondFMA(&free, 0, n, v3, se3, si3, iext, nil, nil, last, 100, nil)
+					kernLIFCondFMA(&free, &free.simd.coba, 0, n, v3, se3, si3, iext, nil, nil, 1, 1, last, 100, nil)
 					var want []int32
 					for i := range n {
 						if i%3 != 0 && v3[i] >= c.vth {
@@ -64,8 +64,8 @@ func TestVectorKernels(t *testing.T) {
 							v3[i] = c.vreset
 						}
 					}
-					a := kernLIFCondFMA(c, 0, n, v, se, si, nil, nil, nil, last, 100, nil)
-					b := kernLIFCondFMA(c, 0, n, v2, se2, si2, iext, nil, nil, last, 100, nil)
+					a := kernLIFCondFMA(c, &c.simd.coba, 0, n, v, se, si, nil, nil, nil, 1, 1, last, 100, nil)
+					b := kernLIFCondFMA(c, &c.simd.coba, 0, n, v2, se2, si2, iext, nil, nil, 1, 1, last, 100, nil)
 					if !slices.Equal(a, b) || !slices.Equal(b, want) || !slices.Equal(v2, v3) {
 						t.Fatalf("lif-cond n=%d gmax=%v: vector spikes %v, scalar %v, want %v", n, gmax, a, b, want)
 					}
