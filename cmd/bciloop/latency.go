@@ -41,13 +41,13 @@ type loadProfile struct {
 // and 192 units at 1 kHz (a Utah array and two), 1024 channels of 30 kHz
 // broadband through threshold crossing (the load BRAND reports < 600 µs per
 // hop for; Ali et al. 2024, Nat Neurosci), and scalp EEG at 8 channels ×
-// 250 Hz (an OpenBCI Cyton). 64-channel EEG needs the 10–10 positions,
-// which sim.EEG does not have (it places the 20 electrodes of 10–20).
+// 250 Hz (an OpenBCI Cyton) and 64 channels × 1 kHz (the BCI2000 10–10 cap).
 var loadProfiles = map[string]loadProfile{
 	"spikes-96":  {"96 motor-cortex units, spikes at 1 kHz in 1 ms blocks", func(c *loop.Config) { spikesLoad(c, 96) }},
 	"spikes-192": {"192 motor-cortex units, spikes at 1 kHz in 1 ms blocks", func(c *loop.Config) { spikesLoad(c, 192) }},
 	"raw-1024":   {"1024 channels × 30 kHz broadband in 1 ms blocks → threshold crossings → bins → steady-state Kalman", rawLoad},
 	"eeg-8":      {"8-channel EEG at 250 Hz (sim eeg preset), 4 ms blocks", func(c *loop.Config) { eegLoad(c, 8, 250) }},
+	"eeg-64":     {"64-channel EEG at 1 kHz (sim eeg preset, every electrode of the 10–10 cap), 1 ms blocks", func(c *loop.Config) { eegLoad(c, 64, 1000) }},
 }
 
 func spikesLoad(c *loop.Config, units int) {
@@ -570,7 +570,11 @@ func rawLoad(c *loop.Config) {
 // pipeline ends with the binned stream published (bins on NATS).
 func eegLoad(c *loop.Config, n int, rate float64) {
 	c.Source.Type, c.Source.Preset = "sim", "eeg"
-	c.Source.EEG.Channels = sim.DefaultEEGConfig().Channels[:n]
+	c.Source.EEG.Channels = sim.DefaultEEGConfig().Channels
+	if n > len(c.Source.EEG.Channels) {
+		c.Source.EEG.Channels = sim.EEGElectrodes()
+	}
+	c.Source.EEG.Channels = c.Source.EEG.Channels[:n]
 	c.Source.EEG.RateHz = rate
 	c.Source.Block = time.Duration(float64(time.Second) / rate)
 	c.Stages = []loop.StageConfig{{Type: "bandpass", Order: 4, LowHz: 8, HighHz: 30}, {Type: "car"}}
