@@ -12,3 +12,6 @@ func sleepUntil(deadline int64) {
 		time.Sleep(time.Duration(d))
 	}
 }
+
+// PrecisePacing does nothing outside Linux (sleeps are time.Sleep there).
+func PrecisePacing() error { return nil }

@@ -595,6 +595,7 @@ func (l *Loop) run(ctx context.Context) error {
 		defer close(readerDone)
 		runtime.LockOSThread() // precise pacing sleeps on a dedicated thread
 		defer runtime.UnlockOSThread()
+		_ = acquire.PrecisePacing() // best effort: only the wake-up tail depends on it
 		readErr <- q.fill(rctx, l.src, &l.dropped)
 	}()
 	defer func() { cancel(); <-readerDone }()
@@ -626,6 +627,7 @@ func (l *Loop) run(ctx context.Context) error {
 func (l *Loop) runPaced(ctx context.Context, src acquire.Paced, maxSamples int64, st *statusTicker) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	_ = acquire.PrecisePacing() // best effort: only the wake-up tail depends on it
 	var b acquire.Block
 	maxLate := int64(-1)
 	for l.simSamples.Load() < maxSamples {
