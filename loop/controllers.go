@@ -119,10 +119,7 @@ func (l *Loop) simTarget() (sim.Stimulable, int, error) {
 		return nil, 0, fmt.Errorf("stimulate.sink: the %s brain has no stimulation input", l.cfg.Source.Preset)
 	}
 	electrodes := 1
-	switch b := ss.SimBrain().Target().(type) {
-	case *sim.MotorCortex:
-		electrodes = b.Units()
-	case interface{ Electrodes() int }:
+	if b, ok := ss.SimBrain().Target().(interface{ Electrodes() int }); ok {
 		electrodes = b.Electrodes()
 	}
 	return t, electrodes, nil

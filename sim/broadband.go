@@ -399,6 +399,10 @@ func (c *BroadbandCortex) Stimulate(s Stimulus) error {
 	return c.brain.Stimulate(s)
 }
 
+// Electrodes returns the motor cortex's electrodes (the stimulation
+// sites, one per channel).
+func (c *BroadbandCortex) Electrodes() int { return c.brain.Electrodes() }
+
 // StopStimulation stops the motor cortex's stimulation.
 func (c *BroadbandCortex) StopStimulation() { c.brain.StopStimulation() }
 

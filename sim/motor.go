@@ -400,6 +400,10 @@ func MotorCortexTruthNames() []string { return append([]string(nil), truthNames[
 // px, py (cm) and vx, vy (cm/s).
 func (m *MotorCortex) TruthNames() []string { return append([]string(nil), truthNames[:]...) }
 
+// Electrodes returns the number of electrodes, one per unit: the
+// stimulation sites.
+func (m *MotorCortex) Electrodes() int { return m.n }
+
 // ElectrodePositions returns the (x, y) position in µm of each electrode;
 // electrode i carries unit i.
 func (m *MotorCortex) ElectrodePositions() [][2]float64 {

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bciloop/bciloop/loop"
+	"github.com/rs/zerolog"
 )
 
 // latencyConfig is a short closed-loop config: 1 s of calibration.
@@ -143,5 +146,29 @@ func TestLatencyUsage(t *testing.T) {
 		if code, _, errs := run(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2; stderr %s", args, code, errs)
 		}
+	}
+}
+
+// TestLatencyLoadsBuild applies every load profile to the shipped demo
+// config (closed loop, stimulation on) and builds the loop, as `bciloop
+// latency --config configs/sim-cursor.yaml --load NAME` does before it
+// runs: a profile whose brain cannot take the config's stimulation chain
+// fails here, not after a minute of measuring.
+func TestLatencyLoadsBuild(t *testing.T) {
+	for name, p := range loadProfiles {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := loop.LoadConfig(filepath.Join("..", "..", "configs", "sim-cursor.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.apply(&cfg)
+			o := latencyOptions{warmup: time.Second}
+			if err := prepareLatencyConfig(&cfg, &o); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := loop.Build(cfg, zerolog.Nop()); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
