@@ -54,9 +54,10 @@ type WatchdogStats struct {
 //
 // The loop calls Feed with the arrival stamp of every fresh block. The
 // input is stale when no block arrived within Stale of the clock, and
-// before the first Feed. Staleness is checked on every Stimulate and by a
-// goroutine the Watchdog owns, every Stale/4, so that outputs go off within
-// 1.25·Stale of the last block even when no pattern comes. On becoming
+// before the first Feed. Staleness is checked on every Stimulate and, from
+// the first Feed on, by a goroutine the Watchdog owns, every Stale/4, so that
+// outputs go off within 1.25·Stale of the last block even when no pattern
+// comes. On becoming
 // stale the Watchdog turns the sink's outputs off (Stopper.StopStimulation
 // when the sink implements it and can, Close otherwise, which is final),
 // counts a trip and logs it; while stale it refuses every pulse (RuleStale).
@@ -153,7 +154,11 @@ func (w *Watchdog) run(period time.Duration) {
 		case <-w.quit:
 			return
 		case <-t.C:
-			if w.isStale(w.clock()) {
+			// Before the first block nothing can have been delivered
+			// (Stimulate refuses), so there is no output to turn off: the
+			// timer arms at the first Feed, and a loop slow to start does
+			// not log a trip.
+			if w.last.Load() != noFeed && w.isStale(w.clock()) {
 				w.mu.Lock()
 				if !w.tripped && !w.closed.Load() {
 					w.trip("timer")

@@ -332,3 +332,27 @@ func TestWatchdogConcurrent(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestWatchdogTimerArmsAtFirstFeed: before the first block the timer does
+// not trip (nothing can have been delivered: Stimulate refuses, see
+// TestWatchdogStale), and once blocks have come and stopped it does.
+func TestWatchdogTimerArmsAtFirstFeed(t *testing.T) {
+	sink := &stopRecordSink{}
+	w, err := NewWatchdog(sink, WatchdogConfig{Stale: 5 * time.Millisecond}, nil, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	time.Sleep(50 * time.Millisecond) // ten staleness periods without a block
+	if st := w.Stats(); st.Trips != 0 || sink.stopCount() != 0 {
+		t.Fatalf("tripped before the first block: %+v, stops %d", st, sink.stopCount())
+	}
+	w.Feed(acquire.Now())
+	deadline := time.Now().Add(2 * time.Second)
+	for w.Stats().Trips == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if st := w.Stats(); st.Trips != 1 || sink.stopCount() != 1 {
+		t.Fatalf("after the blocks stopped: %+v, stops %d", st, sink.stopCount())
+	}
+}
