@@ -11,8 +11,6 @@ import (
 
 	"github.com/bciloop/bciloop/acquire"
 	"github.com/bciloop/bciloop/decode"
-
-	"github.com/nats-io/nats.go"
 )
 
 // dropSource drops blocks of the source it wraps at seeded random positions,
@@ -207,20 +205,7 @@ func TestSessionReplayWithDrops(t *testing.T) {
 		t.Fatalf("the drops made no scaled, predicted or excluded bins: %+v", sum)
 	}
 
-	srv, err := StartEmbeddedStore("127.0.0.1:0", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, err := nats.Connect(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	rep, err := ReplaySession(context.Background(), nc, "drops", ReplayOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := replayStored(t, dir, "drops", ReplayOptions{})
 	if rep.CommandsRecorded != sum.Commands || rep.CommandsIdentical != sum.Commands || rep.CommandsDiffer != 0 {
 		t.Fatalf("replay of a run with %d dropped blocks: %+v", d.dropped, rep)
 	}

@@ -27,6 +27,27 @@ func sessionTestConfig(t testing.TB, d time.Duration, name string) Config {
 	return cfg
 }
 
+// replayStored replays session name, recorded by a finished run into the
+// store dir, through an embedded server started on that store.
+func replayStored(t *testing.T, dir, name string, opt ReplayOptions) *ReplayReport {
+	t.Helper()
+	srv, err := StartEmbeddedStore("127.0.0.1:0", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	rep, err := ReplaySession(context.Background(), nc, name, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
 // readSessionAll reads session name from the server at url and returns its
 // chunks by type, the raw messages in order, and the damage reported.
 func readSessionAll(t *testing.T, url, name string) (map[acquire.ChunkType]int, [][]byte, []SessionDamage, uint64) {
@@ -304,20 +325,7 @@ func TestSessionReplayReportsCorruption(t *testing.T) {
 	}
 	// The 40th command, well inside the session.
 	corruptStored(t, dir, []byte(`"seq":40,"bin_seq":`))
-	srv, err := StartEmbeddedStore("127.0.0.1:0", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, err := nats.Connect(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	rep, err := ReplaySession(context.Background(), nc, "bad", ReplayOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := replayStored(t, dir, "bad", ReplayOptions{})
 	t.Logf("damage %+v", rep.Damage)
 	if rep.Damaged != 1 || len(rep.Damage) != 1 || rep.Damage[0].Seq < 2 || rep.Damage[0].Seq >= rep.Messages {
 		t.Fatalf("damage %d %+v of %d messages, want the one corrupted message", rep.Damaged, rep.Damage, rep.Messages)
@@ -490,20 +498,7 @@ func TestSessionReplayReportsBadChunk(t *testing.T) {
 	if damagedBlock == 0 || sum.Session.Acked != sum.Session.Messages {
 		t.Fatalf("damaged block %d, session %+v", damagedBlock, sum.Session)
 	}
-	srv, err := StartEmbeddedStore("127.0.0.1:0", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, err := nats.Connect(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	rep, err := ReplaySession(context.Background(), nc, "badcrc", ReplayOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := replayStored(t, dir, "badcrc", ReplayOptions{})
 	t.Logf("block %d damaged; %+v", damagedBlock, rep.Damage)
 	if rep.Damaged != 1 || !strings.Contains(rep.Damage[0].Reason, "CRC-32C mismatch") || rep.Damage[0].Seq < 2 || rep.Damage[0].Seq >= rep.Messages {
 		t.Fatalf("damage %+v", rep.Damage)
@@ -570,20 +565,7 @@ func TestSessionStreamOnly(t *testing.T) {
 	if _, err := l.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := StartEmbeddedStore("127.0.0.1:0", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, err := nats.Connect(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	rep, err := ReplaySession(context.Background(), nc, "raw", ReplayOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := replayStored(t, dir, "raw", ReplayOptions{})
 	if rep.Decoder != "none" || rep.Blocks != 2000 || rep.Bins != 100 || rep.Decoded != 0 || rep.Damaged != 0 {
 		t.Fatalf("stream-only replay %+v", rep)
 	}
