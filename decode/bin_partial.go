@@ -127,12 +127,6 @@ func (f *PPF) Predict(dst *Estimate, obs *Bin) error {
 	predictCov(f.pn, f.tmp, f.a, f.p, f.w, d)
 	copy(f.x, f.xp)
 	f.p, f.pn = f.pn, f.p
-	stamp(dst, obs)
-	dst.State = grow(dst.State, d)
-	for j, v := range f.x {
-		dst.State[j] = v + f.mx[j]
-	}
-	dst.Cov = grow(dst.Cov, d*d)
-	copy(dst.Cov, f.p)
+	f.estimate(dst, obs)
 	return nil
 }

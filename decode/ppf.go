@@ -471,6 +471,14 @@ func (f *PPF) Decode(dst *Estimate, obs *Bin) error {
 	}
 	copy(f.x, f.xn)
 	f.p, f.pn = f.pn, f.p
+	f.estimate(dst, obs)
+	return nil
+}
+
+// estimate writes the filter's state (centred back: x + mean) and
+// covariance to dst, stamped from obs.
+func (f *PPF) estimate(dst *Estimate, obs *Bin) {
+	d := f.d
 	stamp(dst, obs)
 	dst.State = grow(dst.State, d)
 	for j, v := range f.x {
@@ -478,7 +486,6 @@ func (f *PPF) Decode(dst *Estimate, obs *Bin) error {
 	}
 	dst.Cov = grow(dst.Cov, d*d)
 	copy(dst.Cov, f.p)
-	return nil
 }
 
 // PPFFormat and PPFVersion identify point-process filter parameter files.
