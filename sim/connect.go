@@ -25,6 +25,8 @@ type projRT struct {
 	// split[r*(T+1)+p] is the first synapse of row r whose target is in
 	// partition p or later; split[r*(T+1)+T] ends the row.
 	split []int32
+	stp   *stpRT  // short-term plasticity (nil: static synapses)
+	stdp  *stdpRT // spike-timing-dependent plasticity (nil: fixed weights)
 }
 
 // synapses returns the number of synapses.
@@ -286,6 +288,18 @@ func (e *engine) buildProjection(j int, cfg *NetworkConfig) (projRT, error) {
 		}
 	}
 	pr.split = splitRows(rowptr, tgt, e.bounds)
+	if pc.STP != nil {
+		pr.stp = newSTPRT(pc.STP, int(from.hi-from.lo), len(e.parts), dt)
+	}
+	if pc.STDP != nil {
+		if pr.wts == nil {
+			pr.wts = make([]float32, len(tgt))
+			for k := range pr.wts {
+				pr.wts[k] = float32(pc.Weight)
+			}
+		}
+		pr.stdp = newSTDPRT(pc.STDP, &pr, to.lo, int(to.hi-to.lo), len(e.parts), dt)
+	}
 	return pr, nil
 }
 
@@ -306,7 +320,8 @@ func (p *projRT) maxDelay() int {
 // that their rows can be joined.
 func mergeable(a, b *projRT) bool {
 	return a.srcLo == b.srcLo && a.srcHi == b.srcHi && a.rec == b.rec && a.w == b.w && a.d == b.d &&
-		a.direct == b.direct && a.dl == nil && b.dl == nil && a.wts == nil && b.wts == nil
+		a.direct == b.direct && a.dl == nil && b.dl == nil && a.wts == nil && b.wts == nil &&
+		a.stp == nil && b.stp == nil && a.stdp == nil && b.stdp == nil
 }
 
 // mergeProjections joins mergeable projections into one CSR whose row r

@@ -157,6 +157,7 @@ type engine struct {
 	pops     []popRT
 	popIndex map[string]int
 	bounds   []int32 // partition starts plus n
+	stdp     bool    // some projection has STDP (see potentiate)
 
 	// Neuron state, struct of arrays.
 	v      []float64 // membrane potential, mV
@@ -380,6 +381,7 @@ func build(cfg NetworkConfig) (*engine, error) {
 		to := &e.pops[e.popIndex[cfg.Projections[j].To]]
 		pr.direct = pr.dl == nil && pr.d == 1 && to.kind != kindLIFDelta
 		to.buffered = to.buffered || !pr.direct
+		e.stdp = e.stdp || pr.stdp != nil
 		e.projs = append(e.projs, pr)
 	}
 	e.projs = mergeProjections(e.projs, e.bounds)
@@ -700,6 +702,9 @@ func (e *engine) stepPart(p int, t int64) {
 	if len(plan.forced) > 0 {
 		spk = e.force(pt, spk, plan.forced, lo, hi, t)
 	}
+	if e.stdp {
+		e.potentiate(p, spk, t)
+	}
 	pt.spk[t&1] = spk
 }
 
@@ -708,6 +713,10 @@ func (e *engine) stepPart(p int, t int64) {
 // state directly when every synapse has a delay of one step (the input of
 // this step), else into the ring-buffer slot of its arrival.
 func (e *engine) deliver(pr *projRT, p int, t, prev int64, sE, sI float64) {
+	if pr.stp != nil || pr.stdp != nil {
+		e.deliverPlastic(pr, p, t, prev, sE, sI)
+		return
+	}
 	np := e.threads + 1
 	n := e.n
 	ns := e.nslot

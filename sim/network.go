@@ -157,6 +157,68 @@ type Projection struct {
 	// are rounded to whole steps.
 	DelayMs    float64 `yaml:"delay_ms"`
 	DelayMaxMs float64 `yaml:"delay_max_ms"`
+
+	// STP, when set, makes every synapse of the projection depress and
+	// facilitate by the Tsodyks–Markram model (see ProjectionSTP); nil
+	// keeps static synapses (the unchanged delivery path).
+	STP *ProjectionSTP `yaml:"stp"`
+	// STDP, when set, gives every synapse its own weight (float32, from
+	// Weight or Weights) that changes by additive pair-based STDP (see
+	// ProjectionSTDP); nil keeps fixed weights.
+	STDP *ProjectionSTDP `yaml:"stdp"`
+}
+
+// ProjectionSTDP is additive pair-based spike-timing-dependent plasticity
+// with all-to-all traces (Song, Miller & Abbott 2000, Nat Neurosci 3:919;
+// traces as Morrison, Diesmann & Gerstner 2008; model.STDP with μ = 0).
+// Each presynaptic neuron j has a trace x_j (+1 per spike, decaying with
+// τ₊) and each postsynaptic neuron i a trace y_i (+1 per spike, decaying
+// with τ₋), both advanced exactly between events. When i spikes at step
+// t, every synapse j→i gains A₊·x_j(t) (pre spikes up to t−1:
+// ΔW = A₊e^(−Δt/τ₊) per pair); when j's spike of step t is delivered,
+// every synapse j→i first transmits with its current weight and then
+// loses A₋·y_i(t) (post spikes up to t−1: ΔW = −A₋e^(Δt/τ₋) per pair).
+// Pairs at the same step do not interact. Spike times are the steps at
+// which the neurons fire (the axonal delay does not enter). Weights are
+// clipped to [0, w_max] after every change. Potentiation reads a
+// transposed index of the synapses, built once (4 bytes per synapse; with
+// the target and float32 weight 12 bytes per synapse). Keys
+// stdp.tau_plus_ms, stdp.tau_minus_ms, stdp.a_plus, stdp.a_minus,
+// stdp.w_max (weight units as weight).
+type ProjectionSTDP struct {
+	TauPlusMs  float64 `yaml:"tau_plus_ms"`  // τ₊, ms (> 0)
+	TauMinusMs float64 `yaml:"tau_minus_ms"` // τ₋, ms (> 0)
+	APlus      float64 `yaml:"a_plus"`       // A₊ (≥ 0)
+	AMinus     float64 `yaml:"a_minus"`      // A₋ (≥ 0)
+	WMax       float64 `yaml:"w_max"`        // upper weight bound (> 0)
+}
+
+// model returns the single-synapse rule with the same parameters.
+func (p *ProjectionSTDP) model() model.STDP {
+	return model.STDP{APlus: p.APlus, AMinus: p.AMinus, TauPlus: p.TauPlusMs, TauMinus: p.TauMinusMs, WMax: p.WMax}
+}
+
+// ProjectionSTP is Tsodyks–Markram short-term plasticity of a projection
+// (Tsodyks & Markram 1997, PNAS 94:719; Markram, Wang & Tsodyks 1998, PNAS
+// 95:5323; the formulas of model.STP). The state (u, x) is kept per
+// presynaptic neuron — every synapse of one source neuron sees the same
+// spike train, so they share it — and is advanced exactly, event by event,
+// at each presynaptic spike at step s (time s·dt):
+//
+//	x ← 1 − (1 − x)e^(−Δ/τ_rec),  u ← u e^(−Δ/τ_facil)  (u ← 0 if τ_facil = 0)
+//	u ← u + U(1 − u);  efficacy = u·x;  x ← x − u·x
+//
+// with Δ the time since the neuron's previous spike; the spike delivers
+// weight·u·x to each target. Keys stp.u, stp.tau_rec_ms, stp.tau_facil_ms.
+type ProjectionSTP struct {
+	U          float64 `yaml:"u"`            // utilization increment, (0, 1]
+	TauRecMs   float64 `yaml:"tau_rec_ms"`   // recovery time constant τ_rec, ms (> 0)
+	TauFacilMs float64 `yaml:"tau_facil_ms"` // facilitation time constant τ_facil, ms (≥ 0; 0: none)
+}
+
+// model returns the single-synapse model with the same parameters.
+func (p *ProjectionSTP) model() model.STP {
+	return model.STP{U: p.U, TauD: p.TauRecMs, TauF: p.TauFacilMs}
 }
 
 // PoissonInput drives every neuron of a population with its own N
@@ -503,6 +565,45 @@ func (c *NetworkConfig) validateProjection(i int, pops map[string]int, dtOK bool
 	if okT {
 		nTo = c.Populations[ti].N
 		errs = append(errs, checkWeight(key+".weight", pr.Weight, &c.Populations[ti])...)
+	}
+	if pr.STP != nil {
+		if !finite(pr.STP.U) || !(pr.STP.U > 0 && pr.STP.U <= 1) {
+			bad("stp.u", "must be in (0, 1], got %v", pr.STP.U)
+		}
+		if !finite(pr.STP.TauRecMs) || !(pr.STP.TauRecMs > 0) {
+			bad("stp.tau_rec_ms", "must be finite and > 0, got %v", pr.STP.TauRecMs)
+		}
+		if !finite(pr.STP.TauFacilMs) || !(pr.STP.TauFacilMs >= 0) {
+			bad("stp.tau_facil_ms", "must be finite and ≥ 0, got %v", pr.STP.TauFacilMs)
+		}
+	}
+	if d := pr.STDP; d != nil {
+		for _, x := range []struct {
+			k   string
+			v   float64
+			pos bool
+		}{{"tau_plus_ms", d.TauPlusMs, true}, {"tau_minus_ms", d.TauMinusMs, true}, {"a_plus", d.APlus, false},
+			{"a_minus", d.AMinus, false}, {"w_max", d.WMax, true}} {
+			switch {
+			case x.pos && (!finite(x.v) || !(x.v > 0)):
+				bad("stdp."+x.k, "must be finite and > 0, got %v", x.v)
+			case !x.pos && (!finite(x.v) || !(x.v >= 0)):
+				bad("stdp."+x.k, "must be finite and ≥ 0, got %v", x.v)
+			}
+		}
+		if finite(d.WMax) && d.WMax > 0 {
+			if !(pr.Weight >= 0 && pr.Weight <= d.WMax) {
+				bad("weight", "must be in [0, stdp.w_max = %v] with stdp, got %v", d.WMax, pr.Weight)
+			}
+			for k, w := range pr.Weights {
+				if !(w >= 0 && w <= d.WMax) {
+					bad(fmt.Sprintf("weights[%d]", k), "must be in [0, stdp.w_max = %v] with stdp, got %v", d.WMax, w)
+				}
+			}
+		}
+		if pr.Receptor == Inh && okT && c.Populations[ti].Model == ModelLIF && c.Populations[ti].TauEMs == 0 && c.Populations[ti].TauIMs == 0 {
+			bad("stdp", "inh delta synapses carry negative weights, which stdp's [0, w_max] does not allow")
+		}
 	}
 	same := okF && okT && fi == ti
 	switch pr.Rule {
