@@ -28,7 +28,10 @@
 // struct-of-arrays state, sparse connectivity in CSR form (fixed
 // probability, fixed in-degree, explicit lists, distance-dependent on a
 // cortical sheet) with axonal delays in ring buffers, exponential or delta
-// synapses, Poisson inputs and injected currents. It is clock-driven with
+// synapses, optionally with Tsodyks–Markram short-term plasticity (per
+// presynaptic neuron) or additive pair-based STDP (per-synapse weights;
+// Song, Miller & Abbott 2000) on a projection, Poisson inputs and injected
+// currents. It is clock-driven with
 // exact integration of the linear dynamics (Rotter & Diesmann 1999) and an
 // exponential step for conductances, and event-driven spike delivery; it
 // runs on several threads with target-partitioned delivery, so results are
