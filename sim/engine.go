@@ -708,6 +708,27 @@ func (e *engine) stepPart(p int, t int64) {
 	pt.spk[t&1] = spk
 }
 
+// destination returns the row a constant-delay projection pr adds its
+// weights into this step (base: the ring-buffer slot of delay 0) and the
+// factor of those weights: the conductance itself for direct delivery
+// (scaled by sE or sI, see condScale), the delay's ring-buffer slot
+// otherwise; nil for per-synapse delays, which pick their slot per synapse.
+func (e *engine) destination(pr *projRT, base int, sE, sI float64) (row []float64, f float64) {
+	switch {
+	case pr.direct && pr.rec == 0:
+		return e.se, sE
+	case pr.direct:
+		return e.si, sI
+	case pr.dl == nil:
+		sl := base + int(pr.d)
+		if sl >= e.nslot {
+			sl -= e.nslot
+		}
+		return e.buf[pr.rec][sl*e.n : sl*e.n+e.n], 1
+	}
+	return nil, 1
+}
+
 // deliver sends the spikes of the previous step (lists of parity prev)
 // along projection pr to the neurons of partition p: into the synaptic
 // state directly when every synapse has a delay of one step (the input of
@@ -721,20 +742,7 @@ func (e *engine) deliver(pr *projRT, p int, t, prev int64, sE, sI float64) {
 	n := e.n
 	ns := e.nslot
 	base := int((t - 1) % int64(ns)) // slot of delay 0
-	var row []float64                // destination of a constant delay
-	f := 1.0                         // factor of the weights into row (see condScale)
-	switch {
-	case pr.direct && pr.rec == 0:
-		row, f = e.se, sE
-	case pr.direct:
-		row, f = e.si, sI
-	case pr.dl == nil:
-		sl := base + int(pr.d)
-		if sl >= ns {
-			sl -= ns
-		}
-		row = e.buf[pr.rec][sl*n : sl*n+n]
-	}
+	row, f := e.destination(pr, base, sE, sI)
 	buf := e.buf[pr.rec]
 	split, tgt := pr.split, pr.tgt
 	for q := range e.parts {

@@ -198,21 +198,8 @@ func (e *engine) deliverPlastic(pr *projRT, p int, t, prev int64, sE, sI float64
 	np := e.threads + 1
 	n := e.n
 	ns := e.nslot
-	base := int((t - 1) % int64(ns))
-	var row []float64
-	f := 1.0
-	switch {
-	case pr.direct && pr.rec == 0:
-		row, f = e.se, sE
-	case pr.direct:
-		row, f = e.si, sI
-	case pr.dl == nil:
-		sl := base + int(pr.d)
-		if sl >= ns {
-			sl -= ns
-		}
-		row = e.buf[pr.rec][sl*n : sl*n+n]
-	}
+	base := int((t - 1) % int64(ns)) // slot of delay 0
+	row, f := e.destination(pr, base, sE, sI)
 	buf := e.buf[pr.rec]
 	split, tgt := pr.split, pr.tgt
 	for q := range e.parts {
